@@ -1,0 +1,177 @@
+"""Multi-dataset DataModule: one shared vocabulary, a tag set per dataset, batches in turns."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from bioner_pl import data as ds
+from bioner_pl.embeddings import WordVectors
+from bioner_pl.vocab import Vocab, WordVocab, build_char_vocab, build_tag_vocab, build_word_vocab, embedding_matrix
+
+
+@dataclass
+class Encoded:
+    """One sentence as ids; `task` is its dataset's index (0 = main)."""
+
+    words: list[int]
+    chars: list[list[int]]
+    tags: list[int]
+    task: int
+
+
+class EncodedDataset(Dataset):
+    def __init__(self, items: list[Encoded]):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[int, Encoded]:
+        return index, self.items[index]
+
+
+def encode(sentence: ds.Sentence, words: WordVocab, chars: Vocab, tags: list[str], task: int) -> Encoded:
+    tag_index = {t: i for i, t in enumerate(tags)}
+    return Encoded([words.lookup(w) for w in sentence.tokens],
+                   [[chars.lookup(c) for c in w] for w in sentence.tokens],
+                   [tag_index[t] for t in sentence.tags], task)
+
+
+def collate(batch: list[tuple[int, Encoded]]) -> dict:
+    """Pad to the batch's longest sentence / word. `lengths` stays on the CPU (packing needs it)."""
+    size, length = len(batch), max(len(e.words) for _, e in batch)
+    width = max(len(c) for _, e in batch for c in e.chars)
+    words = torch.zeros(size, length, dtype=torch.long)
+    tags = torch.zeros(size, length, dtype=torch.long)
+    chars = torch.zeros(size, length, width, dtype=torch.long)
+    for row, (_, e) in enumerate(batch):
+        n = len(e.words)
+        words[row, :n] = torch.tensor(e.words)
+        tags[row, :n] = torch.tensor(e.tags)
+        for col, word_chars in enumerate(e.chars):
+            chars[row, col, : len(word_chars)] = torch.tensor(word_chars)
+    lengths = torch.tensor([len(e.words) for _, e in batch])
+    return {"words": words, "chars": chars, "tags": tags, "mask": words > 0, "lengths": lengths,
+            "task": batch[0][1].task, "index": torch.tensor([i for i, _ in batch])}
+
+
+class TurnBatchSampler(Sampler[list[int]]):
+    """Training batches over datasets laid end to end (`sizes`, main first).
+
+    mode="turns" (paper): a random main batch, then a random batch of each auxiliary dataset, each
+    its own optimizer step; an epoch has as many turns as the main dataset has batches and the
+    auxiliary batches cycle. mode="random" (authors' code): each step is a main batch with
+    probability 0.5, else a batch of a random auxiliary dataset; same number of steps.
+    The order depends only on (seed, epoch), so a resumed run sees the batches it would have seen.
+    """
+
+    def __init__(self, sizes: list[int], batch_size: int, seed: int, mode: str = "turns"):
+        if mode not in ("turns", "random"):
+            raise ValueError(f"unknown multi-task schedule {mode!r}; use 'turns' or 'random'")
+        self.sizes, self.batch_size, self.seed, self.mode = sizes, batch_size, seed, mode
+        self.offsets = [sum(sizes[:k]) for k in range(len(sizes))]
+        self.main_batches = -(-sizes[0] // batch_size)
+        self.epoch = 0
+        self.sampler = self  # Lightning calls set_epoch on `batch_sampler.sampler` every epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.main_batches * len(self.sizes)
+
+    def _batches(self, task: int, rng: random.Random):
+        """Endless shuffled batches of one dataset (reshuffled on every pass)."""
+        while True:
+            order = list(range(self.offsets[task], self.offsets[task] + self.sizes[task]))
+            rng.shuffle(order)
+            for start in range(0, len(order), self.batch_size):
+                yield order[start : start + self.batch_size]
+
+    def __iter__(self):
+        rng = random.Random(self.seed * 1_000_003 + self.epoch)
+        streams = [self._batches(k, random.Random(rng.random())) for k in range(len(self.sizes))]
+        aux = range(1, len(self.sizes))
+        if self.mode == "turns":
+            for _ in range(self.main_batches):
+                yield next(streams[0])
+                for k in aux:
+                    yield next(streams[k])
+        else:
+            for _ in range(len(self)):
+                main = not aux or rng.random() < 0.5
+                yield next(streams[0 if main else rng.choice(aux)])
+
+
+def sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Evaluation / tagging batches of similar length: little padding, less LSTM work."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class MultiTaskDataModule(pl.LightningDataModule):
+    """Main dataset (task 0) + auxiliary datasets; dev/test are the main dataset's."""
+
+    def __init__(self, main: str, aux: list[str], vectors: WordVectors, data_dir: str | Path,
+                 base_url: str | None = ds.UPSTREAM_URL, fraction: float = 1.0, seed: int = 1,
+                 batch_size: int = 16, eval_batch_size: int = 128, schedule: str = "turns",
+                 train_on_dev: bool = False, max_vocab: int = 50_000, num_workers: int = 0):
+        super().__init__()
+        self.names = [ds.check_dataset_name(n) for n in [main, *aux]]
+        if len(set(self.names)) != len(self.names):
+            raise ds.InputError(f"a dataset appears twice in main + aux: {self.names}")
+        self.vectors, self.data_dir, self.base_url = vectors, Path(data_dir), base_url
+        self.fraction, self.seed, self.batch_size = fraction, seed, batch_size
+        self.eval_batch_size, self.schedule, self.train_on_dev = eval_batch_size, schedule, train_on_dev
+        self.max_vocab, self.num_workers = max_vocab, num_workers
+        self.prepared = False
+
+    def prepare(self) -> None:
+        """Read every split, build the vocabularies and encode; idempotent."""
+        if self.prepared:
+            return
+        corpora = [{s: ds.load_split(n, s, self.data_dir, self.base_url) for s in ds.SPLITS} for n in self.names]
+        corpora[0]["train"] = ds.subsample(corpora[0]["train"], self.fraction, self.seed)
+        if self.train_on_dev:
+            for corpus in corpora:
+                corpus["train"] = corpus["train"] + corpus["devel"]
+        train_words = [w for c in corpora for s in c["train"] for w in s.tokens]
+        other_words = [w for c in corpora for split in ("devel", "test") for s in c[split] for w in s.tokens]
+        self.words = build_word_vocab(train_words, other_words, self.vectors, self.max_vocab)
+        self.chars = build_char_vocab(train_words)
+        self.tag_sets = [build_tag_vocab(t for split in c.values() for s in split for t in s.tags) for c in corpora]
+        self.sentences = {split: corpora[0][split] for split in ("devel", "test")}
+        self.train_items = [encode(s, self.words, self.chars, tags, k)
+                            for k, (c, tags) in enumerate(zip(corpora, self.tag_sets)) for s in c["train"]]
+        self.train_sizes = [len(c["train"]) for c in corpora]
+        self.eval_items = {split: [encode(s, self.words, self.chars, self.tag_sets[0], 0) for s in sents]
+                           for split, sents in self.sentences.items()}
+        self.prepared = True
+
+    def setup(self, stage: str | None = None) -> None:
+        self.prepare()
+
+    def word_matrix(self):
+        return embedding_matrix(self.words, self.vectors, self.seed)
+
+    def train_dataloader(self) -> DataLoader:
+        sampler = TurnBatchSampler(self.train_sizes, self.batch_size, self.seed, self.schedule)
+        return DataLoader(EncodedDataset(self.train_items), batch_sampler=sampler, collate_fn=collate,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def _eval_loader(self, split: str) -> DataLoader:
+        items = self.eval_items[split]
+        batches = sorted_batches([len(e.words) for e in items], self.eval_batch_size)
+        return DataLoader(EncodedDataset(items), batch_sampler=batches, collate_fn=collate)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._eval_loader("devel")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._eval_loader("test")

@@ -1,0 +1,14 @@
+"""One error type for everything a user can get wrong, printed without a traceback."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad user input: names the file (and line) and says what is wrong and how to fix it."""
+
+    def __init__(self, problem: str, path: object | None = None, line: int | None = None):
+        self.problem, self.path, self.line = problem, path, line
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + problem)

@@ -1,0 +1,130 @@
+"""Entry point: python -m bioner_pl.train model=cs main=ncbi aux=bionlp09 [overrides]."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
+
+from bioner_pl.datamodule import MultiTaskDataModule
+from bioner_pl.errors import InputError
+from bioner_pl.module import TaggerModule
+
+log = logging.getLogger("bioner_pl")
+
+
+def aux_list(aux) -> list[str]:
+    """`aux` as given on the command line: none, a name, or a list of names."""
+    if aux is None or (isinstance(aux, str) and aux.lower() in ("none", "")):
+        return []
+    names = list(aux) if isinstance(aux, (list, tuple, ListConfig)) else [aux]
+    return [str(n) for n in names if str(n).lower() != "none"]
+
+
+def aux_name(aux) -> str:
+    return "+".join(aux_list(aux)) or "none"
+
+
+def run_name(model, main, aux, embedding, fraction, seed) -> str:
+    """One deterministic directory per configuration: rerunning it with resume=true continues it."""
+    return f"{model}/{main}__{aux_name(aux)}/{embedding}/frac{float(fraction):g}/seed{seed}"
+
+
+OmegaConf.register_new_resolver("aux_name", aux_name, replace=True)
+OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+
+
+def write_predictions(path: Path, sentences, predictions: dict[int, list[str]]) -> None:
+    """token<TAB>gold<TAB>pred, blank line between sentences: any conlleval-style scorer reads it."""
+    with open(path, "w", encoding="utf-8") as out:
+        for index in sorted(predictions):
+            sentence = sentences[index]
+            for token, gold, pred in zip(sentence.tokens, sentence.tags, predictions[index]):
+                out.write(f"{token}\t{gold}\t{pred}\n")
+            out.write("\n")
+
+
+def train(cfg: DictConfig, out_dir: Path) -> dict:
+    started = time.time()
+    metrics_path = out_dir / "metrics.json"
+    last_ckpt = out_dir / "checkpoints" / "last.ckpt"
+    resume = bool(cfg.resume) and last_ckpt.exists()
+    earlier = [p for p in (last_ckpt, metrics_path) if p.exists()]
+    if earlier and not cfg.resume:
+        if not cfg.overwrite:
+            raise InputError("an earlier run of this configuration is here: resume=true continues it "
+                             "(a finished one is only re-evaluated), overwrite=true starts afresh", out_dir)
+        shutil.rmtree(out_dir / "checkpoints")
+        metrics_path.unlink(missing_ok=True)
+    aux = aux_list(cfg.aux)
+    pl.seed_everything(cfg.seed, workers=True)
+    vectors = hydra.utils.instantiate(cfg.embedding.vectors)
+    datamodule = MultiTaskDataModule(
+        cfg.main, aux, vectors, cfg.data.dir, cfg.data.base_url, fraction=cfg.fraction, seed=cfg.seed,
+        batch_size=cfg.batch_size, eval_batch_size=cfg.eval_batch_size, schedule=cfg.schedule,
+        train_on_dev=cfg.train_on_dev, max_vocab=cfg.data.max_vocab)
+    datamodule.prepare()
+    module = TaggerModule(
+        OmegaConf.to_container(cfg.model.arch), datamodule.names, datamodule.tag_sets, datamodule.words.items,
+        datamodule.chars.items, vectors.dim, seed=cfg.seed, **cfg.optim,
+        info={"model": cfg.model.name, "embedding": cfg.embedding.name, "fraction": cfg.fraction})
+    if not resume:
+        module.net.embedding.words.weight.data.copy_(datamodule.word_matrix())
+    # With train+dev as training data the dev score cannot select an epoch: keep the last one.
+    checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", save_last=True,
+                                 monitor=None if cfg.train_on_dev else "val/f1", mode="max")
+    loggers = [hydra.utils.instantiate(c) for c in cfg.logger.values()]
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    trainer: pl.Trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=[checkpoint, RichProgressBar(), LearningRateMonitor("epoch")],
+        logger=loggers, default_root_dir=str(out_dir))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(last_ckpt) if resume else None)
+    best = checkpoint.best_model_path or checkpoint.last_model_path
+    best_epoch = torch.load(best, map_location="cpu", weights_only=False)["epoch"] + 1
+    trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+    trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+    dev, test = module.scores["val"], module.scores["test"]
+    write_predictions(out_dir / "test_predictions.tsv", datamodule.sentences["test"], module.predictions)
+    metrics = {
+        "model": cfg.model.name, "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
+        "fraction": cfg.fraction, "seed": cfg.seed, "best_epoch": best_epoch, "epochs": trainer.current_epoch,
+        "params": sum(p.numel() for p in module.net.parameters()),
+        "wall_seconds": round(time.time() - started, 1), "dev": dev, "test": test,
+        "checkpoint": str(Path(best).relative_to(out_dir)) if Path(best).is_relative_to(out_dir) else best,
+        "resumed": resume,
+    }
+    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    log.info("test P/R/F1 %.4f / %.4f / %.4f (best dev epoch %d) -> %s",
+             test["precision"], test["recall"], test["f1"], best_epoch, metrics_path)
+    return metrics
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> dict | None:
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        return train(cfg, out_dir)
+    except Exception as err:
+        # A failed job leaves error.txt beside its outputs, so `make tables` can mark it.
+        (out_dir / "error.txt").write_text("".join(traceback.format_exception(err)))
+        if isinstance(err, InputError) and HydraConfig.get().mode == RunMode.RUN:
+            print(f"bioner-pl: error: {err}", file=sys.stderr)
+            sys.exit(2)
+        raise  # multirun: Hydra records the failure and runs the other jobs
+
+
+if __name__ == "__main__":
+    main()

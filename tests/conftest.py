@@ -1,0 +1,28 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_DATA = ROOT / "tests" / "fixtures" / "data"
+SHARED_DATA = ROOT.parent / "shared" / "data" / "MTL-Bioinformatics-2016"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """Small slices of NCBI-disease, BioNLP09 and Ex-PTM (tests/fixtures/data/README.md)."""
+    return FIXTURE_DATA
+
+
+def run_cli(module: str, *overrides: str, cwd: Path | None = None, env: dict | None = None,
+            timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run `python -m module overrides...` the way a user would; capture its output."""
+    full_env = {**os.environ, "BIONER_DATA_DIR": str(FIXTURE_DATA), "WANDB_SILENT": "true",
+                "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", module, *overrides], cwd=cwd or ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+TINY = ["trainer=smoke", "logger=csv", "embedding=random", "embedding.vectors.dim=20"]
