@@ -48,10 +48,10 @@ class TaggerModule(pl.LightningModule):
             self.log(f"train/{name}/{task}", value, on_step=False, on_epoch=True, batch_size=len(batch["lengths"]))
         return terms["loss"]
 
-    def on_train_epoch_start(self) -> None:
-        # Dropout noise that depends only on (seed, epoch): a run resumed from an epoch-end
-        # checkpoint repeats the uninterrupted run exactly.
-        torch.manual_seed(self.hparams.seed * 7919 + self.current_epoch)
+    def on_train_batch_start(self, batch, batch_idx) -> None:
+        # Dropout noise that depends only on (seed, step): a run resumed from a checkpoint
+        # repeats the uninterrupted run exactly (Lightning does not restore the RNG state).
+        torch.manual_seed(self.hparams.seed * 1_000_003 + self.global_step)
 
     # -- evaluation on the main dataset ---------------------------------------------------
     def _decode_step(self, batch) -> None:

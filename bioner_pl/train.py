@@ -83,16 +83,18 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     if not resume:
         module.net.embedding.words.weight.data.copy_(datamodule.word_matrix())
     # With train+dev as training data the dev score cannot select an epoch: keep the last one.
-    checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", save_last=True,
+    checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best",
                                  monitor=None if cfg.train_on_dev else "val/f1", mode="max")
+    # A separate every-epoch checkpoint: save_last only refreshes when the best one changes.
+    latest = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="last", enable_version_counter=False)
     loggers = [hydra.utils.instantiate(c) for c in cfg.logger.values()]
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer: pl.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=[checkpoint, RichProgressBar(), LearningRateMonitor("epoch")],
+        cfg.trainer, callbacks=[checkpoint, latest, RichProgressBar(), LearningRateMonitor("epoch")],
         logger=loggers, default_root_dir=str(out_dir))
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(last_ckpt) if resume else None)
-    best = checkpoint.best_model_path or checkpoint.last_model_path
+    best = checkpoint.best_model_path or latest.best_model_path
     best_epoch = torch.load(best, map_location="cpu", weights_only=False)["epoch"] + 1
     trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
     trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
@@ -120,10 +122,18 @@ def main(cfg: DictConfig) -> dict | None:
     except Exception as err:
         # A failed job leaves error.txt beside its outputs, so `make tables` can mark it.
         (out_dir / "error.txt").write_text("".join(traceback.format_exception(err)))
-        if isinstance(err, InputError) and HydraConfig.get().mode == RunMode.RUN:
-            print(f"bioner-pl: error: {err}", file=sys.stderr)
+        user_error = input_error(err)
+        if user_error is not None and HydraConfig.get().mode == RunMode.RUN:
+            print(f"bioner-pl: error: {user_error}", file=sys.stderr)
             sys.exit(2)
         raise  # multirun: Hydra records the failure and runs the other jobs
+
+
+def input_error(err: BaseException | None) -> InputError | None:
+    """The InputError behind err, if any (hydra.utils.instantiate wraps what a target raises)."""
+    while err is not None and not isinstance(err, InputError):
+        err = err.__cause__ or err.__context__
+    return err
 
 
 if __name__ == "__main__":

@@ -25,4 +25,5 @@ def run_cli(module: str, *overrides: str, cwd: Path | None = None, env: dict | N
                           capture_output=True, text=True, timeout=timeout)
 
 
-TINY = ["trainer=smoke", "logger=csv", "embedding=random", "embedding.vectors.dim=20"]
+TINY = ["trainer=smoke", "logger=csv"]
+SMALL_VECTORS = ["embedding=random", "embedding.vectors.dim=20"]

@@ -1,0 +1,72 @@
+"""The training entry point, run as a user runs it."""
+
+import json
+
+import pytest
+import torch
+
+from conftest import SMALL_VECTORS, TINY, run_cli
+
+
+def train(tmp_path, *overrides, name="run"):
+    vectors = [] if any(o.startswith("embedding=") for o in overrides) else SMALL_VECTORS
+    return run_cli("bioner_pl.train", "main=ncbi", *TINY, *vectors, f"hydra.run.dir={tmp_path / name}", *overrides)
+
+
+def test_stm_end_to_end_outputs(tmp_path):
+    result = train(tmp_path, "model=stm", "embedding=glove50")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert {"model", "main", "aux", "embedding", "seed", "best_epoch", "epochs", "params", "wall_seconds"} <= set(metrics)
+    assert metrics["model"] == "stm" and metrics["main"] == "ncbi" and metrics["aux"] == []
+    assert metrics["embedding"] == "glove50" and metrics["epochs"] == 1 and metrics["best_epoch"] == 1
+    for split in ("dev", "test"):
+        assert set(metrics[split]) == {"precision", "recall", "f1"}
+        assert all(0.0 <= v <= 1.0 for v in metrics[split].values())
+    lines = (run / "test_predictions.tsv").read_text().split("\n")
+    rows = [line.split("\t") for line in lines if line]
+    assert rows and all(len(r) == 3 for r in rows)
+    assert (run / metrics["checkpoint"]).exists() and (run / "checkpoints" / "last.ckpt").exists()
+    assert list((run / "logs").glob("version_*/metrics.csv"))
+
+
+def _weights(path):
+    return torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+
+
+def test_resume_reaches_the_same_state(tmp_path):
+    budget = ["trainer.limit_train_batches=3", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1"]
+    straight = train(tmp_path, "trainer.max_epochs=2", *budget, name="straight")
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    first = train(tmp_path, "trainer.max_epochs=1", *budget, name="interrupted")
+    assert first.returncode == 0, first.stderr[-3000:]
+    again = train(tmp_path, "trainer.max_epochs=2", *budget, name="interrupted")
+    assert again.returncode == 2 and "resume=true" in again.stderr  # never silently overwrites
+    resumed = train(tmp_path, "trainer.max_epochs=2", "resume=true", *budget, name="interrupted")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a, b = _weights(tmp_path / "straight/checkpoints/last.ckpt"), _weights(tmp_path / "interrupted/checkpoints/last.ckpt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((tmp_path / "interrupted/metrics.json").read_text())["resumed"] is True
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["main=ncbi2"], "unknown dataset 'ncbi2'"),
+    (["aux=nope", "model=cs"], "unknown dataset 'nope'"),
+    (["embedding=glove100"], "embedding file not found"),
+    (["embedding=glove100", "embedding.path=/nowhere/glove.6B.100d.txt"], "/nowhere/glove.6B.100d.txt"),
+    (["main=exptm", "data.base_url=null", "data.dir=/nonexistent"], "Ex-PTM-IOB/train.tsv"),
+    (["model=stm", "aux=bionlp09"], "model=stm is single-task"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, overrides, message):
+    result = train(tmp_path, *overrides)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"bioner-pl: error:" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("group, value", [("model", "xyz"), ("embedding", "glove3000")])
+def test_unknown_config_choice_lists_options(tmp_path, group, value):
+    result = train(tmp_path, f"{group}={value}")
+    assert result.returncode != 0 and f"Could not find '{group}/{value}'" in result.stderr
+    assert "Available options" in result.stderr
