@@ -1,0 +1,183 @@
+import json
+from collections import Counter
+
+import pytest
+import torch
+
+from bioner_pl.blocks import CrossGate, GradientReversal, diff_loss
+from bioner_pl.datamodule import MultiTaskDataModule, TurnBatchSampler, collate
+from bioner_pl.embeddings import random_vectors
+from bioner_pl.models import Adversarial, CrossSharing, FullyShared, SharedPrivate, SingleTask
+from bioner_pl.module import TaggerModule
+from conftest import SMALL_VECTORS, TINY, run_cli
+
+SIZES = [50, 30, 20]  # main, aux 1, aux 2
+
+
+def epoch(sampler, number):
+    sampler.set_epoch(number)
+    return list(sampler)
+
+
+def task_of(index):
+    return 0 if index < 50 else 1 if index < 80 else 2
+
+
+def test_turns_order_and_epoch_length():
+    sampler = TurnBatchSampler(SIZES, batch_size=16, seed=1)
+    batches = epoch(sampler, 0)
+    assert len(batches) == len(sampler) == 4 * 3  # 4 main batches, each followed by one per aux
+    assert [task_of(b[0]) for b in batches] == [0, 1, 2] * 4
+    assert all(len({task_of(i) for i in b}) == 1 for b in batches)  # one dataset per batch
+    main = [i for b in batches[::3] for i in b]
+    assert sorted(main) == list(range(50))  # every main sentence exactly once per epoch
+    aux2 = [i for b in batches[2::3] for i in b]
+    assert Counter(aux2).most_common(1)[0][1] == 2  # the small auxiliary set cycles
+    assert batches == epoch(sampler, 0) and batches != epoch(sampler, 1)
+
+
+def test_random_schedule_is_the_authors_variant():
+    sampler = TurnBatchSampler([400, 400], batch_size=4, seed=3, mode="random")
+    tasks = [0 if b[0] < 400 else 1 for b in epoch(sampler, 0)]
+    assert len(tasks) == 200 and 70 < tasks.count(0) < 130 and tasks[:6] != [0, 1] * 3
+    with pytest.raises(ValueError):
+        TurnBatchSampler([4], 2, 1, mode="sometimes")
+
+
+def test_gradient_reversal_flips_only_the_sign():
+    x = torch.randn(3, 4, requires_grad=True)
+    weights = torch.randn(3, 4)
+    y = GradientReversal(scale=0.5)(x)
+    assert torch.equal(y, x)
+    (y * weights).sum().backward()
+    assert torch.allclose(x.grad, -0.5 * weights)
+
+
+def test_diff_loss_formula_on_hand_made_case():
+    shared = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]])   # last row is padding
+    private = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]]])
+    mask = torch.tensor([[True, True, False]])
+    # S^T P = [[1, 2], [3, 4]] -> squared Frobenius norm 1 + 4 + 9 + 16
+    assert diff_loss(shared, private, mask).item() == pytest.approx(30.0)
+
+
+def test_cross_gate_is_equations_18_19():
+    gate = CrossGate(2, 2)
+    with torch.no_grad():
+        gate.gates[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, -1.0]]))   # W_{2->1}
+        gate.gates[0].bias.copy_(torch.tensor([0.0, 1.0]))                   # b_{2->1}
+        gate.gates[1].weight.copy_(torch.tensor([[2.0, 1.0], [0.0, 0.0]]))    # W_{1->2}
+        gate.gates[1].bias.copy_(torch.tensor([-1.0, 0.0]))                  # b_{1->2}
+    p1, p2 = torch.tensor([[2.0, 3.0]]), torch.tensor([[1.0, -2.0]])
+    sig = torch.sigmoid
+    g1 = torch.tensor([[2.0 * sig(torch.tensor(1.0)), 3.0 * sig(torch.tensor(3.0))]])
+    g2 = torch.tensor([[1.0 * sig(torch.tensor(6.0)), -2.0 * sig(torch.tensor(0.0))]])
+    assert torch.allclose(gate([p1, p2], 0), g1) and torch.allclose(gate([p1, p2], 1), g2)
+
+
+def test_cross_gate_sums_over_the_other_tasks():
+    gate = CrossGate(3, 4)
+    private = [torch.randn(2, 5, 4) for _ in range(3)]
+    w, b = gate.gates[1].weight, gate.gates[1].bias
+    w01, w21 = w[:, :4], w[:, 4:]   # W_{0->1}, W_{2->1}
+    expected = private[1] * torch.sigmoid(private[0] @ w01.T + private[2] @ w21.T + b)
+    assert torch.allclose(gate(private, 1), expected, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def three_datasets():
+    dm = MultiTaskDataModule("ncbi", ["bionlp09", "exptm"], random_vectors(20),
+                             data_dir=__import__("conftest").FIXTURE_DATA, base_url=None)
+    dm.prepare()
+    return dm
+
+
+def batch_of(dm, task, size=8):
+    items = [(i, e) for i, e in enumerate(dm.train_items) if e.task == task][:size]
+    return collate(items)
+
+
+ARCHS = {"stm": "SingleTask", "fs": "FullyShared", "sp": "SharedPrivate", "adv": "Adversarial", "cs": "CrossSharing"}
+
+
+@pytest.mark.parametrize("name", list(ARCHS))
+def test_one_step_lowers_the_batch_loss(three_datasets, name):
+    dm = three_datasets
+    tasks = 1 if name == "stm" else 2
+    arch = {"_target_": f"bioner_pl.models.{ARCHS[name]}", "dropout": 0.0}
+    torch.manual_seed(0)
+    module = TaggerModule(arch, dm.names[:tasks], dm.tag_sets[:tasks], dm.words.items, dm.chars.items, 20)
+    optimizer = module.configure_optimizers()["optimizer"]
+    for task in range(tasks):
+        batch = batch_of(dm, task)
+        args = [batch[k] for k in ("words", "chars", "tags", "mask", "lengths")]
+        before = module.net(*args, task)
+        optimizer.zero_grad()
+        before["loss"].backward()
+        optimizer.step()
+        after = module.net(*args, task)
+        assert after["loss"] < before["loss"], (name, task)
+        if name == "adv":
+            assert {"task", "adv", "diff"} <= set(before)
+
+
+def test_three_dataset_cross_sharing_trains(three_datasets):
+    dm = three_datasets
+    torch.manual_seed(0)
+    net = CrossSharing(len(dm.words), 20, len(dm.chars), [len(t) for t in dm.tag_sets], dropout=0.0)
+    optimizer = torch.optim.RMSprop(net.parameters(), lr=1e-3, alpha=0.95)
+    for task in (0, 1, 2):
+        batch = batch_of(dm, task)
+        args = [batch[k] for k in ("words", "chars", "tags", "mask", "lengths")]
+        loss = net(*args, task)["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        assert all(p.grad is not None for p in net.private.parameters())  # every private encoder ran
+        optimizer.step()
+        assert net(*args, task)["loss"] < loss
+    assert len(net.gate.gates) == 3 and net.gate.gates[0].in_features == 2 * 128
+
+
+def count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_parameter_counts_match_table_3():
+    """Paper: STM 3.68M, FS 3.68M, SP 5.41M, ADV 5.41M, CS 5.44M (100-d GloVe)."""
+    vocab, chars, tags = 25_000, 80, [3, 3]  # NCBI-disease + BioNLP09: O, B-x, I-x
+    build = lambda cls, t=tags: cls(vocab, 100, chars, t)  # noqa: E731
+    stm, fs, sp, adv, cs = (build(SingleTask, tags[:1]), build(FullyShared), build(SharedPrivate),
+                            build(Adversarial), build(CrossSharing))
+
+    def crf(width, labels):  # emission + input-dependent transitions + start/end
+        return width * labels + labels + width * labels * labels + labels * labels + 2 * labels
+
+    lstm = 2 * 4 * 256 * (130 + 256 + 2)  # two directions, gates x (input + hidden + two biases)
+    encoder = lstm + 512 * 128 + 128
+    assert count(fs) - count(stm) == crf(128, 3)
+    assert count(cs) - count(sp) == 33_024 == 2 * (128 * 128 + 128)
+    assert count(adv) - count(sp) == 128 * 2 + 2
+    sp_minus_stm = 2 * encoder + crf(256, 3) - crf(128, 3) + crf(256, 3)
+    assert count(sp) - count(stm) == sp_minus_stm == 1_725_202
+    assert round(sp_minus_stm / 1e6, 2) == pytest.approx(5.41 - 3.68)
+
+
+def test_five_models_end_to_end(tmp_path):
+    """All four multi-task models on ncbi + bionlp09 in one Hydra multirun, then STM."""
+    common = [*TINY, *SMALL_VECTORS, "main=ncbi", "trainer.limit_train_batches=4"]
+    result = run_cli("bioner_pl.train", "-m", "model=fs,sp,adv,cs", "aux=bionlp09",
+                     f"hydra.sweep.dir={tmp_path}", *common)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stm = run_cli("bioner_pl.train", "model=stm", f"hydra.run.dir={tmp_path}/stm", *common)
+    assert stm.returncode == 0, stm.stderr[-3000:]
+    found = {}
+    for path in tmp_path.rglob("metrics.json"):
+        metrics = json.loads(path.read_text())
+        found[metrics["model"]] = metrics
+        assert metrics["aux"] == ([] if metrics["model"] == "stm" else ["bionlp09"])
+        assert 0 <= metrics["test"]["f1"] <= 1
+    assert set(found) == set(ARCHS)
+    params = {m: found[m]["params"] for m in found}
+    assert params["cs"] - params["sp"] == 33_024 and params["adv"] - params["sp"] == 258
+    logged = next((tmp_path).rglob("adv/**/metrics.csv")).read_text().splitlines()[0]
+    assert {"train/adv/ncbi", "train/diff/bionlp09", "train/task/ncbi"} <= set(logged.split(","))
