@@ -10,6 +10,7 @@ computes the edge marginals from forward-backward in one vectorized step.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -58,51 +59,72 @@ class CRF(nn.Module):
             self.transition = nn.Parameter(torch.zeros(num_tags, num_tags))
         self.start = nn.Parameter(torch.zeros(num_tags))
         self.end = nn.Parameter(torch.zeros(num_tags))
+        identity = torch.full((num_tags, num_tags), _BLOCKED).fill_diagonal_(0.0)
+        self.register_buffer("identity", identity, persistent=False)  # the transition of padding
 
-    def potentials(self, features: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Return (emissions (B,T,L) with start/end folded in, raw transitions, psi (T-1,B,L,L))."""
-        batch, length, _ = features.shape
+    def scores(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        """Emission scores (B, T, L) and transition scores: (B, T-1, L, L) for the bigram CRF
+        (from the features at the later position), the (L, L) matrix for the classic one."""
         emissions = self.emission(features)
-        lengths = mask.sum(1)
-        position = torch.arange(length, device=mask.device)
-        is_last = (position == (lengths - 1).unsqueeze(1)).unsqueeze(-1)
-        is_first = (position == 0).view(1, -1, 1)
-        emissions = emissions + is_last * self.end + is_first * self.start
-        if self.bigram:
-            trans = self.transition(features[:, 1:]).view(batch, length - 1, self.num_tags, self.num_tags)
-        else:
-            trans = self.transition.expand(batch, length - 1, -1, -1)
-        psi = trans + emissions[:, 1:].unsqueeze(2)
-        identity = torch.full((self.num_tags, self.num_tags), _BLOCKED, dtype=psi.dtype, device=psi.device)
-        identity.fill_diagonal_(0.0)
-        psi = torch.where(mask[:, 1:, None, None], psi, identity)
-        return emissions, trans, psi.transpose(0, 1).contiguous()
+        if not self.bigram:
+            return emissions, self.transition
+        batch, length, _ = features.shape
+        return emissions, self.transition(features[:, 1:]).view(batch, length - 1, self.num_tags, self.num_tags)
+
+    def _chain(self, emissions: Tensor, trans: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Fold start/end into the emissions; psi (T-1, B, L, L) = transition + next emission,
+        time-major, with an identity transition at padded positions."""
+        batch = emissions.shape[0]
+        emissions = emissions.clone()
+        emissions[:, 0] += self.start
+        emissions[torch.arange(batch, device=mask.device), mask.sum(1) - 1] += self.end
+        by_time = emissions.transpose(0, 1)
+        psi = (trans.transpose(0, 1) if self.bigram else trans) + by_time[1:].unsqueeze(2)
+        return emissions, torch.where(mask.t()[1:, :, None, None], psi, self.identity)
 
     def nll(self, features: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """Negative log-likelihood per sentence (B,). Padded positions of `tags` may hold anything."""
-        emissions, trans, psi = self.potentials(features, mask)
-        log_z = _LogPartition.apply(emissions[:, 0], psi)
-        return log_z - self._gold_score(emissions, trans, tags, mask)
+        return self.nll_from_scores(*self.scores(features), tags, mask)
 
-    def _gold_score(self, emissions: Tensor, trans: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
+    def nll_from_scores(self, emissions: Tensor, trans: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
+        emissions, psi = self._chain(emissions, trans, mask)
+        log_z = _LogPartition.apply(emissions[:, 0], psi)
         tags = tags * mask
         emitted = emissions.gather(2, tags.unsqueeze(-1)).squeeze(-1)
-        pairs = tags[:, :-1] * self.num_tags + tags[:, 1:]
-        moved = trans.reshape(*trans.shape[:2], -1).gather(2, pairs.unsqueeze(-1)).squeeze(-1)
-        return (emitted * mask).sum(1) + (moved * mask[:, 1:]).sum(1)
+        if self.bigram:
+            pairs = tags[:, :-1] * self.num_tags + tags[:, 1:]
+            moved = trans.flatten(2).gather(2, pairs.unsqueeze(-1)).squeeze(-1)
+        else:
+            moved = trans[tags[:, :-1], tags[:, 1:]]
+        gold = (emitted * mask).sum(1) + (moved * mask[:, 1:]).sum(1)
+        return log_z - gold
 
     @torch.no_grad()
     def decode(self, features: Tensor, mask: Tensor) -> Tensor:
         """Viterbi best tags (B, T); padded positions hold the last real tag (mask them)."""
-        emissions, _, psi = self.potentials(features, mask)
-        score = emissions[:, 0]
-        pointers = []
-        for t in range(psi.shape[0]):
-            score, best_prev = (score.unsqueeze(-1) + psi[t]).max(dim=1)
-            pointers.append(best_prev)
-        best = score.argmax(dim=1)
-        path = [best]
-        for best_prev in reversed(pointers):
-            best = best_prev.gather(1, best.unsqueeze(1)).squeeze(1)
-            path.append(best)
-        return torch.stack(path[::-1], dim=1)
+        return self.decode_from_scores(*self.scores(features), mask)
+
+    @torch.no_grad()
+    def decode_from_scores(self, emissions: Tensor, trans: Tensor, mask: Tensor) -> Tensor:
+        emissions, psi = self._chain(emissions, trans, mask)
+        # Max-product over tiny (B, L, L) blocks: numpy's per-call cost is a fraction of torch's,
+        # and the tags go to the host anyway.
+        tags = _viterbi(emissions[:, 0].float().cpu().numpy(), psi.float().cpu().numpy())
+        return torch.from_numpy(tags).to(emissions.device)
+
+
+def _viterbi(first: np.ndarray, psi: np.ndarray) -> np.ndarray:
+    """Best path of a chain with initial scores (B, L) and transitions psi (T-1, B, L, L)."""
+    steps, batch = psi.shape[0], first.shape[0]
+    score = first
+    pointers = np.empty((steps, batch, first.shape[1]), dtype=np.int64)
+    for t in range(steps):
+        candidates = score[:, :, None] + psi[t]
+        pointers[t] = candidates.argmax(1)
+        score = candidates.max(1)
+    path = np.empty((batch, steps + 1), dtype=np.int64)
+    path[:, -1] = best = score.argmax(1)
+    rows = np.arange(batch)
+    for t in range(steps - 1, -1, -1):
+        path[:, t] = best = pointers[t, rows, best]
+    return path

@@ -16,10 +16,13 @@ from bioner_pl.errors import InputError
 
 
 class Tagger(nn.Module):
+    multi_task = True
     def __init__(self, vocab_size: int, word_dim: int, num_chars: int, tag_counts: list[int],
                  bigram: bool = True, hidden: int = 256, out_dim: int = 128, dropout: float = 0.5):
         super().__init__()
         self.num_tasks = len(tag_counts)
+        if self.multi_task and self.num_tasks < 2:
+            raise InputError(f"{type(self).__name__} is a multi-task model: give it an auxiliary dataset (aux=NAME)")
         self.embedding = WordCharEmbedding(vocab_size, word_dim, num_chars, dropout=dropout)
         head_dim = self.build(lambda: Encoder(self.embedding.out_dim, hidden, out_dim, dropout), out_dim)
         self.heads = nn.ModuleList(CRF(head_dim, n, bigram) for n in tag_counts)
@@ -68,6 +71,8 @@ class FullyShared(Tagger):
 
 class SingleTask(FullyShared):
     """STM: the fully-shared wiring with a single dataset."""
+
+    multi_task = False
 
     def build(self, new_encoder, out_dim: int) -> int:
         if self.num_tasks != 1:

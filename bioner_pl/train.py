@@ -44,6 +44,7 @@ def run_name(model, main, aux, embedding, fraction, seed) -> str:
 
 OmegaConf.register_new_resolver("aux_name", aux_name, replace=True)
 OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+OmegaConf.register_new_resolver("crf_suffix", lambda bigram: "" if bigram else "-classic", replace=True)
 
 
 def write_predictions(path: Path, sentences, predictions: dict[int, list[str]]) -> None:
@@ -61,6 +62,11 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     metrics_path = out_dir / "metrics.json"
     last_ckpt = out_dir / "checkpoints" / "last.ckpt"
     resume = bool(cfg.resume) and last_ckpt.exists()
+    if cfg.resume and metrics_path.exists():
+        finished = json.loads(metrics_path.read_text())
+        if finished["epochs"] >= cfg.trainer.max_epochs:
+            log.info("%s: finished earlier, nothing to do", metrics_path)
+            return finished
     earlier = [p for p in (last_ckpt, metrics_path) if p.exists()]
     if earlier and not cfg.resume:
         if not cfg.overwrite:
@@ -101,7 +107,8 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     dev, test = module.scores["val"], module.scores["test"]
     write_predictions(out_dir / "test_predictions.tsv", datamodule.sentences["test"], module.predictions)
     metrics = {
-        "model": cfg.model.name, "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
+        "model": cfg.model.name, "arch": {k: v for k, v in cfg.model.arch.items() if k != "_target_"},
+        "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
         "fraction": cfg.fraction, "seed": cfg.seed, "best_epoch": best_epoch, "epochs": trainer.current_epoch,
         "params": sum(p.numel() for p in module.net.parameters()),
         "wall_seconds": round(time.time() - started, 1), "dev": dev, "test": test,

@@ -179,5 +179,5 @@ def test_five_models_end_to_end(tmp_path):
     assert set(found) == set(ARCHS)
     params = {m: found[m]["params"] for m in found}
     assert params["cs"] - params["sp"] == 33_024 and params["adv"] - params["sp"] == 258
-    logged = next((tmp_path).rglob("adv/**/metrics.csv")).read_text().splitlines()[0]
+    logged = next((tmp_path).rglob("adv-a0.01-b0.001/**/metrics.csv")).read_text().splitlines()[0]
     assert {"train/adv/ncbi", "train/diff/bionlp09", "train/task/ncbi"} <= set(logged.split(","))
