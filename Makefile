@@ -21,3 +21,29 @@ test: setup
 
 train: setup
 	$(PYTHON) -m bioner_pl.train model=stm main=ncbi $(ARGS)
+
+# ---- the paper's experiments (Hydra multirun grids in sweeps/) ----------------------------
+# SMOKE=1 runs a whole grid with tiny budgets under outputs/smoke/ to check it before paying.
+SWEEP = $(PYTHON) -m bioner_pl.train -m --config-dir sweeps --config-name
+ifdef SMOKE
+ARGS += trainer=smoke out_root=outputs/smoke logger=csv
+endif
+
+.PHONY: sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables
+sweep-models: setup            # Table 2
+	$(SWEEP) models $(ARGS)
+sweep-pairs: setup             # Table 4 (+ the STM baselines of its arrows)
+	$(SWEEP) baselines $(ARGS); status=$$?; $(SWEEP) pairs $(ARGS) && exit $$status
+sweep-subsets: setup           # Table 5
+	$(SWEEP) subsets $(ARGS)
+sweep-sizes: setup             # Table 6
+	$(SWEEP) sizes $(ARGS)
+sweep-embeddings: setup        # Table 7 (embedding files: see conf/embedding/)
+	$(SWEEP) embeddings $(ARGS)
+sweep-adv: setup               # ADV-MTM alpha x beta grid
+	$(SWEEP) adv $(ARGS)
+
+ROOTS ?= outputs/runs results/runs
+TABLES ?= tables
+tables: setup                  # our numbers beside the paper's: Markdown, CSV, PNG in $(TABLES)/
+	$(PYTHON) -m bioner_pl.tables --roots $(ROOTS) --out $(TABLES)

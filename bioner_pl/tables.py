@@ -1,0 +1,247 @@
+"""The paper's tables with our numbers beside them: python -m bioner_pl.tables [--roots ...] [--out tables]
+
+Reads every run's metrics.json (and error.txt of failed runs) under the output roots and writes,
+for Tables 2, 4, 5, 6, 7 and the ADV-MTM alpha/beta grid, Markdown and CSV with the paper's score,
+ours (mean ± std over seeds, n) and the difference, plus PNG charts for Tables 2 and 4.
+Cells nobody ran show "—", cells whose every run failed show "failed"; partial sweeps are fine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+MAINS = ["bc2gm", "exptm", "ncbi", "linnaeus"]
+MODELS = ["stm", "fs", "sp", "adv", "cs"]
+AUXS = ["jnlpba", "bc5cdr", "bionlp09", "bionlp11id", "bionlp13pc"]
+SUBSETS = ["bionlp11id", "bionlp11id_chem", "bionlp11id_ggp", "bionlp11id_species"]
+FRACTIONS = [1.0, 0.5, 0.25, 0.1]
+EMBEDDINGS = ["pmc", "pubmed", "pmc_pubmed", "pmc_pubmed_wiki", "glove100", "glove50"]
+ADV_GRID = [(a, b) for a in (0.0, 0.1, 0.01) for b in (0.0, 0.01, 0.001)]
+METRICS = ["precision", "recall", "f1"]
+MISSING = "—"
+
+
+def paper() -> dict:
+    return json.loads(resources.files("bioner_pl").joinpath("paper_results.json").read_text())
+
+
+@dataclass
+class Cell:
+    """All seeds of one configuration."""
+
+    scores: list[dict] = field(default_factory=list)
+    failed: int = 0
+
+    def values(self, metric: str) -> list[float]:
+        return [100 * s[metric] for s in self.scores]
+
+    def mean(self, metric: str) -> float | None:
+        values = self.values(metric)
+        return statistics.fmean(values) if values else None
+
+    def text(self, metric: str) -> str:
+        values = self.values(metric)
+        if not values:
+            return "failed" if self.failed else MISSING
+        if len(values) == 1:
+            return f"{values[0]:.2f}"
+        return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})"
+
+
+def key(model: str, arch: dict, main: str, aux, embedding: str, fraction: float) -> tuple:
+    variant = (float(arch.get("alpha", 0.01)), float(arch.get("beta", 0.001))) if model == "adv" else None
+    crf = "bigram" if arch.get("bigram", True) else "classic"
+    return (model, variant, crf, main, tuple(aux), embedding, float(fraction))
+
+
+def _failed_run_key(run_dir: Path) -> tuple | None:
+    """A failed run has no metrics.json: read what it was from Hydra's saved config."""
+    saved = run_dir / ".hydra" / "config.yaml"
+    if not saved.exists():
+        return None
+    cfg = OmegaConf.load(saved)
+    aux = OmegaConf.select(cfg, "aux", default="none")  # resolves ${partner}
+    aux = [] if aux in (None, "none") else ([aux] if isinstance(aux, str) else list(aux))
+    arch = {k: v for k, v in cfg.model.arch.items() if k != "_target_"}
+    return key(cfg.model.name, arch, cfg.main, aux, cfg.embedding.name, cfg.fraction)
+
+
+def collect(roots: list[Path]) -> dict[tuple, Cell]:
+    cells: dict[tuple, Cell] = defaultdict(Cell)
+    for root in roots:
+        for path in sorted(root.rglob("metrics.json")):
+            m = json.loads(path.read_text())
+            cells[key(m["model"], m.get("arch", {}), m["main"], m["aux"], m["embedding"], m["fraction"])].scores.append(m["test"])
+        for path in sorted(root.rglob("error.txt")):
+            if not (path.parent / "metrics.json").exists() and (k := _failed_run_key(path.parent)):
+                cells[k].failed += 1
+    return cells
+
+
+class Tables:
+    def __init__(self, cells: dict[tuple, Cell], embedding: str = "glove50"):
+        self.cells, self.embedding, self.paper = cells, embedding, paper()
+
+    def cell(self, model, main, aux=(), fraction=1.0, embedding=None, variant=None, crf="bigram") -> Cell:
+        if model == "adv" and variant is None:
+            variant = (0.01, 0.001)
+        return self.cells.get((model, variant, crf, main, tuple(aux), embedding or self.embedding, float(fraction)), Cell())
+
+    def partner(self, main: str) -> tuple:
+        return (self.paper["best_partner"][main],)
+
+    @staticmethod
+    def compare(paper_value: float | None, cell: Cell, metric: str = "f1") -> list[str]:
+        """[paper, ours, ours - paper]."""
+        ours = cell.mean(metric)
+        delta = f"{ours - paper_value:+.2f}" if ours is not None and paper_value is not None else ""
+        return [f"{paper_value:.2f}" if paper_value is not None else "", cell.text(metric), delta]
+
+    def arrow(self, main: str, cell: Cell) -> str:
+        ours, base = cell.mean("f1"), self.cell("stm", main).mean("f1")
+        return "" if ours is None or base is None else ("↑" if ours > base else "↓")
+
+    def table2(self):
+        header = ["dataset", "metric"] + [f"{m} {c}" for m in MODELS for c in ("paper", "ours", "Δ")]
+        rows = []
+        for main in MAINS:
+            for metric in METRICS:
+                row = [main, metric]
+                for model in MODELS:
+                    cell = self.cell(model, main, () if model == "stm" else self.partner(main))
+                    row += self.compare(self.paper["table2"][main][model][metric], cell, metric)
+                rows.append(row)
+        return "Table 2: model comparison (test, %)", header, rows
+
+    def _aux_table(self, number: int, title: str, auxs: list[str]):
+        source = self.paper[f"table{number}"]
+        header = ["main"] + [f"{a} {c}" for a in auxs for c in ("paper", "ours", "Δ", "vs STM")]
+        rows = []
+        for main in MAINS:
+            row = [main]
+            for aux in auxs:
+                cell = self.cell("cs", main, (aux,))
+                row += self.compare(source[main].get(aux), cell) + [self.arrow(main, cell)]
+            rows.append(row)
+        return title, header, rows
+
+    def table4(self):
+        return self._aux_table(4, "Table 4: CS-MTM F1 by auxiliary dataset (test, %)", AUXS)
+
+    def table5(self):
+        return self._aux_table(5, "Table 5: CS-MTM F1 with BioNLP11ID sub-datasets (test, %)", SUBSETS)
+
+    def table6(self):
+        header = ["dataset", "metric"] + [f"{f:g} {m} {c}" for f in FRACTIONS for m in ("stm", "cs")
+                                          for c in ("paper", "ours", "Δ")]
+        rows = []
+        for main in MAINS:
+            for metric in METRICS:
+                row = [main, metric]
+                for fraction in FRACTIONS:
+                    for model in ("stm", "cs"):
+                        cell = self.cell(model, main, () if model == "stm" else self.partner(main), fraction)
+                        row += self.compare(self.paper["table6"][main][str(fraction)][model][metric], cell, metric)
+                rows.append(row)
+        return "Table 6: training-set size (test, %)", header, rows
+
+    def table7(self):
+        header = ["embedding"] + [f"{m} {main} {c}" for m in ("stm", "cs") for main in MAINS
+                                  for c in ("paper", "ours", "Δ")]
+        rows = []
+        for embedding in EMBEDDINGS:
+            row = [embedding]
+            for model in ("stm", "cs"):
+                for main in MAINS:
+                    cell = self.cell(model, main, () if model == "stm" else self.partner(main), embedding=embedding)
+                    row += self.compare(self.paper["table7"][model].get(embedding, {}).get(main), cell)
+            rows.append(row)
+        return "Table 7: word embeddings, F1 (test, %; the paper's GloVe is 100-d)", header, rows
+
+    def adv_grid(self):
+        header = ["main"] + [f"α={a:g} β={b:g}" for a, b in ADV_GRID]
+        rows = [[main] + [self.cell("adv", main, self.partner(main), variant=v).text("f1") for v in ADV_GRID]
+                for main in MAINS]
+        return "ADV-MTM α/β grid, F1 (test, %; the paper gives no numbers)", header, rows
+
+
+def markdown(title: str, header: list[str], rows: list[list[str]]) -> str:
+    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
+
+
+def charts(tables: Tables, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.5), sharey=False)
+    for ax, main in zip(axes, MAINS):
+        ours = [tables.cell(m, main, () if m == "stm" else tables.partner(main)).mean("f1") for m in MODELS]
+        theirs = [tables.paper["table2"][main][m]["f1"] for m in MODELS]
+        x = np.arange(len(MODELS))
+        ax.bar(x - 0.2, theirs, 0.4, label="paper")
+        ax.bar(x + 0.2, [v if v is not None else 0 for v in ours], 0.4, label="ours")
+        ax.set_xticks(x, MODELS)
+        ax.set_title(main)
+        ax.set_ylim(min(theirs) - 15, 100)
+    axes[0].set_ylabel("test F1 (%)")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(out / "table2.png", dpi=120)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    for ax, (name, grid) in zip(axes, [("paper", [[tables.paper["table4"][m][a] for a in AUXS] for m in MAINS]),
+                                       ("ours", [[tables.cell("cs", m, (a,)).mean("f1") for a in AUXS] for m in MAINS])]):
+        values = np.array([[np.nan if v is None else v for v in row] for row in grid], dtype=float)
+        ax.imshow(values, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(AUXS)), AUXS)
+        ax.set_yticks(range(len(MAINS)), MAINS)
+        ax.set_title(f"Table 4 CS-MTM F1: {name}")
+        for i, row in enumerate(values):
+            for j, v in enumerate(row):
+                ax.text(j, i, "—" if np.isnan(v) else f"{v:.1f}", ha="center", va="center", color="w")
+    fig.tight_layout()
+    fig.savefig(out / "table4.png", dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--roots", nargs="+", default=["outputs/runs"], help="folders searched for metrics.json")
+    parser.add_argument("--out", default="tables")
+    parser.add_argument("--embedding", default="glove50", help="the embedding of Tables 2, 4, 5 and 6")
+    parser.add_argument("--no-charts", action="store_true")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = Tables(collect([Path(r) for r in args.roots if Path(r).exists()]), args.embedding)
+    report = [f"# Our results beside the paper's\n\nOurs: {args.embedding} unless the table says otherwise; "
+              f"mean ± std over seeds (n). Δ = ours − paper.\n"]
+    for name in ("table2", "table4", "table5", "table6", "table7", "adv_grid"):
+        title, header, rows = getattr(tables, name)()
+        report.append(markdown(title, header, rows))
+        with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, *rows])
+    (out / "tables.md").write_text("\n".join(report), encoding="utf-8")
+    if not args.no_charts:
+        charts(tables, out)
+    print(f"{sum(len(c.scores) for c in tables.cells.values())} runs, "
+          f"{sum(c.failed for c in tables.cells.values())} failed -> {out / 'tables.md'}")
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The experiment grids (sweeps/), launchers, and `make tables` over a partly failed sweep."""
+
+import csv
+import json
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+import bioner_pl.train  # noqa: F401  (registers the config resolvers)
+from bioner_pl import tables
+from conftest import ROOT, SMALL_VECTORS, run_cli
+
+SWEEPS = ROOT / "sweeps"
+
+
+def jobs(grid: str, *extra: str) -> list[list[str]]:
+    """The job list Hydra's basic sweeper makes of a grid (plus command-line sweeps)."""
+    params = OmegaConf.load(SWEEPS / f"{grid}.yaml").hydra.sweeper.params
+    overrides = [f"{k}={v}" for k, v in params.items()] + list(extra)
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+
+
+def job_config(grid: str, job: list[str], return_hydra_config=False):
+    with initialize_config_dir(config_dir=str(SWEEPS), version_base="1.3"):
+        return compose(grid, overrides=[f"hydra.searchpath=[file://{ROOT / 'conf'}]", *job],
+                       return_hydra_config=return_hydra_config)
+
+
+@pytest.mark.parametrize("grid, count", [("models", 20), ("baselines", 4), ("pairs", 20), ("subsets", 12),
+                                         ("sizes", 32), ("embeddings", 48), ("adv", 36)])
+def test_grid_sizes(grid, count):
+    assert len(jobs(grid)) == count
+    assert len(jobs(grid, "seed=1,2,3")) == 3 * count
+
+
+def test_table4_is_20_cs_jobs_plus_stm_baselines():
+    pairs = [job_config("pairs", job) for job in jobs("pairs")]
+    assert {(c.model.name, c.main, c.aux) for c in pairs} == {
+        ("cs", m, a) for m in tables.MAINS for a in tables.AUXS}
+    baselines = [job_config("baselines", job) for job in jobs("baselines")]
+    assert {(c.model.name, c.main, c.aux) for c in baselines} == {("stm", m, "none") for m in tables.MAINS}
+
+
+def test_table2_pairs_each_main_with_its_best_partner():
+    configs = [job_config("models", job) for job in jobs("models")]
+    seen = {(c.model.name, c.main): c.aux for c in configs}
+    assert seen[("stm", "linnaeus")] == "none" and seen[("cs", "linnaeus")] == "bc5cdr"
+    assert seen[("adv", "bc2gm")] == "jnlpba" and seen[("fs", "exptm")] == "bionlp09"
+    assert all(c.resume for c in configs)
+
+
+def test_size_and_adv_grids_name_distinct_run_dirs():
+    sizes = {job_config("sizes", job, True).hydra.sweep.subdir for job in jobs("sizes")}
+    assert len(sizes) == 32 and any("frac0.25" in s for s in sizes)
+    adv = {job_config("adv", job, True).hydra.sweep.subdir for job in jobs("adv")}
+    assert len(adv) == 36 and any(s.startswith("adv-a0.1-b0.01/") for s in adv)
+
+
+@pytest.mark.parametrize("launcher, target", [("local_parallel", "JoblibLauncher"), ("slurm", "SlurmLauncher")])
+def test_launchers_compose(launcher, target):
+    cfg = job_config("pairs", ["hydra/launcher=" + launcher, "hydra.launcher.timeout_min=60"]
+                     if launcher == "slurm" else ["hydra/launcher=" + launcher], True)
+    assert cfg.hydra.launcher._target_.endswith(target)
+
+
+def test_user_file_embeddings_fail_naming_the_file(tmp_path):
+    result = run_cli("bioner_pl.train", "main=ncbi", "embedding=pmc", f"vectors_dir={tmp_path}",
+                     f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 2
+    assert f"{tmp_path}/PMC-w2v.bin" in result.stderr and "bio.nlplab.org" in result.stderr
+
+
+def test_tiny_grid_with_a_failing_job_then_tables(tmp_path):
+    """Three STM baselines with tiny budgets; bc2gm has no data here, so its job fails."""
+    result = run_cli("bioner_pl.train", "-m", "--config-dir", str(SWEEPS), "--config-name", "baselines",
+                     "main=ncbi,bc2gm,exptm", "trainer=smoke", "logger=csv", *SMALL_VECTORS,
+                     f"out_root={tmp_path}", "data.base_url=null", "seed=1,2")
+    assert result.returncode != 0 and "bc2gm" in result.stderr  # the sweep reports the failure...
+    runs = tmp_path / "runs"
+    assert len(list(runs.rglob("metrics.json"))) == 4  # ...after the other jobs finished
+    out = tables.main(["--roots", str(runs), "--out", str(tmp_path / "tables"), "--embedding", "random"])
+    rows = list(csv.reader(open(out / "table2.csv")))
+    header = rows[0]
+    by = {(r[0], r[1]): dict(zip(header, r)) for r in rows[1:]}
+    assert by[("bc2gm", "f1")]["stm ours"] == "failed"
+    assert "(n=2)" in by[("ncbi", "f1")]["stm ours"] and by[("ncbi", "f1")]["stm paper"] == "86.05"
+    assert by[("ncbi", "f1")]["cs ours"] == tables.MISSING
+    assert (out / "tables.md").read_text().count("failed") >= 3
+    assert (out / "table2.png").stat().st_size > 0 and (out / "table4.png").exists()
+    f1 = [json.loads(p.read_text())["test"]["f1"] for p in runs.rglob("ncbi__none/**/metrics.json")]
+    mean = sum(100 * v for v in f1) / 2
+    assert by[("ncbi", "f1")]["stm ours"].startswith(f"{mean:.2f}")
