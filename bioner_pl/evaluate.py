@@ -1,0 +1,50 @@
+"""Score a checkpoint on a dataset split: python -m bioner_pl.evaluate ckpt=PATH dataset=ncbi split=test"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+from seqeval.metrics import classification_report
+
+from bioner_pl import data as ds
+from bioner_pl.errors import InputError
+from bioner_pl.inference import head_index, load_tagger, tag
+from bioner_pl.module import entity_scores
+from bioner_pl.train import write_predictions
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    if cfg.split not in ds.SPLITS:
+        raise InputError(f"unknown split {cfg.split!r}; use one of {', '.join(ds.SPLITS)}")
+    module = load_tagger(cfg.ckpt)
+    sentences = ds.load_split(cfg.dataset, cfg.split, Path(cfg.data.dir), cfg.data.base_url)
+    datasets = list(module.hparams.datasets)
+    head = head_index(module, cfg.head if cfg.head is not None else (cfg.dataset if cfg.dataset in datasets else 0))
+    pred = tag(module, [list(s.tokens) for s in sentences], head, cfg.batch_size, progress=True)
+    gold = [list(s.tags) for s in sentences]
+    scores = entity_scores(gold, pred)
+    print(f"{cfg.dataset} {cfg.split} with head {datasets[head]}: precision {scores['precision']:.4f} "
+          f"recall {scores['recall']:.4f} F1 {scores['f1']:.4f}")
+    print(classification_report(gold, pred, digits=4, zero_division=0))
+    output = Path(cfg.output) if cfg.output else Path(cfg.ckpt).resolve().parent.parent / f"{cfg.dataset}_{cfg.split}_predictions.tsv"
+    write_predictions(output, sentences, dict(enumerate(pred)))
+    output.with_suffix(".json").write_text(json.dumps({"dataset": cfg.dataset, "split": cfg.split,
+                                                       "head": datasets[head], **scores}, indent=2) + "\n")
+    return scores
+
+
+@hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        evaluate(cfg)
+    except InputError as err:
+        print(f"bioner-pl: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
