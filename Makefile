@@ -19,6 +19,9 @@ setup: .venv/.installed
 test: setup
 	$(PYTHON) -m pytest
 
+bench: setup
+	$(PYTHON) -m bioner_pl.bench --out bench.json
+
 train: setup
 	$(PYTHON) -m bioner_pl.train model=stm main=ncbi $(ARGS)
 

@@ -23,6 +23,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from bioner_pl.crf import CRF
 from bioner_pl.datamodule import MultiTaskDataModule
 from bioner_pl.embeddings import glove_6b_50d
+from bioner_pl.inference import tag
 from bioner_pl.module import TaggerModule
 
 ARCHS = {"stm": "SingleTask", "fs": "FullyShared", "sp": "SharedPrivate", "adv": "Adversarial",
@@ -41,55 +42,50 @@ def median_ms(fn, repeats: int, warmup: int = 3) -> float:
     return 1000 * statistics.median(times)
 
 
-def cycle(items):
-    while True:
-        yield from items
+def timed_ms(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return 1000 * (time.perf_counter() - start)
 
 
-def train_steps(dm: MultiTaskDataModule, repeats: int) -> list[dict]:
-    """One optimizer step as Lightning runs it: forward, backward, clip to 5.0, RMSprop step."""
-    loader = dm.train_dataloader()
-    batches = []
-    for batch in loader:  # turns: main, aux, main, aux, ...
-        batches.append(batch)
-        if len(batches) == 2 * (repeats + 3):
-            break
-    main_batches = batches[::2]
-    rows = []
+def train_steps(dm: MultiTaskDataModule, repeats: int, warmup: int = 3) -> list[dict]:
+    """One optimizer step as Lightning runs it (forward, backward, clip to 5.0, RMSprop step) for
+    each model, interleaved with the bare BiLSTM forward+backward on the very same main-dataset
+    batch, so the ratio is per batch and machine drift cancels out."""
+    loader = iter(dm.train_dataloader())
+    main_batches = [b for b in (next(loader) for _ in range(2 * (repeats + warmup))) if b["task"] == 0]
+    steps = {}
     for name, cls in ARCHS.items():
         tasks = 1 if name == "stm" else 2
         torch.manual_seed(0)
         module = TaggerModule({"_target_": f"bioner_pl.models.{cls}"}, dm.names[:tasks], dm.tag_sets[:tasks],
-                              dm.words.items, dm.chars.items, dm.vectors.dim)
-        module.train()
-        optimizer = module.configure_optimizers()["optimizer"]
-        stream = cycle(main_batches if tasks == 1 else batches)
-
-        def step():
-            batch = next(stream)
-            optimizer.zero_grad(set_to_none=True)
-            module.net(*(batch[k] for k in FIELDS), batch["task"])["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(module.parameters(), 5.0)
-            optimizer.step()
-
-        ms = median_ms(step, repeats)
-        rows.append({"model": name, "step_ms": ms, "sentences_per_s": 16 / ms * 1000,
-                     "params": sum(p.numel() for p in module.parameters())})
-
+                              dm.words.items, dm.chars.items, dm.vectors.dim).train()
+        steps[name] = (module, module.configure_optimizers()["optimizer"])
     lstm = torch.nn.LSTM(dm.vectors.dim + 30, 256, batch_first=True, bidirectional=True)
-    main_stream = cycle(main_batches)
 
-    def bare():
-        batch = next(main_stream)
+    def model_step(module, optimizer, batch):
+        optimizer.zero_grad(set_to_none=True)
+        module.net(*(batch[k] for k in FIELDS), 0)["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), 5.0)
+        optimizer.step()
+
+    def bare_step(batch):
         x = torch.randn(*batch["words"].shape, dm.vectors.dim + 30, requires_grad=True)
         out, _ = lstm(pack_padded_sequence(x, batch["lengths"], batch_first=True, enforce_sorted=False))
         out.data.sum().backward()
 
-    bare_ms = median_ms(bare, repeats)
-    for row in rows:
-        row["bare_bilstm_ms"] = bare_ms
-        row["ratio_to_bare_bilstm"] = row["step_ms"] / bare_ms
-    return rows
+    times = {name: [] for name in ["bare", *ARCHS]}
+    for batch in main_batches:
+        times["bare"].append(timed_ms(lambda: bare_step(batch)))
+        for name, (module, optimizer) in steps.items():
+            times[name].append(timed_ms(lambda: model_step(module, optimizer, batch)))
+    times = {k: v[warmup:] for k, v in times.items()}
+    bare_ms = statistics.median(times["bare"])
+    return [{"model": name, "step_ms": statistics.median(times[name]),
+             "sentences_per_s": 16 / statistics.median(times[name]) * 1000, "bare_bilstm_ms": bare_ms,
+             "ratio_to_bare_bilstm": statistics.median(t / b for t, b in zip(times[name], times["bare"])),
+             "params": sum(p.numel() for p in module.parameters())}
+            for name, (module, _) in steps.items()]
 
 
 def crf_versus_pytorch_crf(repeats: int) -> list[dict]:
@@ -126,20 +122,15 @@ def crf_versus_pytorch_crf(repeats: int) -> list[dict]:
     return rows
 
 
-def tagging(dm: MultiTaskDataModule, repeats: int) -> dict:
+def tagging(dm: MultiTaskDataModule, repeats: int, batch_size: int = 128) -> dict:
+    """What `bioner_pl.predict` does after tokenizing: encode, length-sorted batches, decode."""
     torch.manual_seed(0)
     module = TaggerModule({"_target_": "bioner_pl.models.SingleTask"}, dm.names[:1], dm.tag_sets[:1],
                           dm.words.items, dm.chars.items, dm.vectors.dim).eval()
-    loader = dm.test_dataloader()
-    count = len(dm.eval_items["test"])
-
-    def tag_all():
-        with torch.inference_mode():
-            for batch in loader:
-                module.net.decode(batch["words"], batch["chars"], batch["mask"], batch["lengths"])
-
-    ms = median_ms(tag_all, max(3, repeats // 4), warmup=1)
-    return {"sentences": count, "batch_size": dm.eval_batch_size, "ms": ms, "sentences_per_s": count / ms * 1000}
+    sentences = [list(s.tokens) for s in dm.sentences["test"]]
+    ms = median_ms(lambda: tag(module, sentences, 0, batch_size), max(3, repeats // 4), warmup=1)
+    return {"sentences": len(sentences), "batch_size": batch_size, "ms": ms,
+            "sentences_per_s": len(sentences) / ms * 1000}
 
 
 def main(argv=None) -> dict:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -44,21 +46,25 @@ def encode(sentence: ds.Sentence, words: WordVocab, chars: Vocab, tags: list[str
 
 
 def collate(batch: list[tuple[int, Encoded]]) -> dict:
-    """Pad to the batch's longest sentence / word. `lengths` stays on the CPU (packing needs it)."""
-    size, length = len(batch), max(len(e.words) for _, e in batch)
-    width = max(len(c) for _, e in batch for c in e.chars)
-    words = torch.zeros(size, length, dtype=torch.long)
-    tags = torch.zeros(size, length, dtype=torch.long)
-    chars = torch.zeros(size, length, width, dtype=torch.long)
-    for row, (_, e) in enumerate(batch):
-        n = len(e.words)
-        words[row, :n] = torch.tensor(e.words)
-        tags[row, :n] = torch.tensor(e.tags)
-        for col, word_chars in enumerate(e.chars):
-            chars[row, col, : len(word_chars)] = torch.tensor(word_chars)
-    lengths = torch.tensor([len(e.words) for _, e in batch])
-    return {"words": words, "chars": chars, "tags": tags, "mask": words > 0, "lengths": lengths,
-            "task": batch[0][1].task, "index": torch.tensor([i for i, _ in batch])}
+    """Pad to the batch's longest sentence / word, filling through masks (no per-word tensors).
+    `lengths` stays on the CPU (packing needs it)."""
+    encoded = [e for _, e in batch]
+    lengths = torch.tensor([len(e.words) for e in encoded])
+    mask = torch.arange(int(lengths.max())) < lengths.unsqueeze(1)
+    words = torch.zeros(mask.shape, dtype=torch.long)
+    tags = torch.zeros(mask.shape, dtype=torch.long)
+    words[mask] = torch.tensor([w for e in encoded for w in e.words])
+    tags[mask] = torch.tensor([t for e in encoded for t in e.tags])
+    word_chars = [c for e in encoded for c in e.chars]
+    char_lengths = np.fromiter(map(len, word_chars), dtype=np.int64, count=len(word_chars))
+    filled = np.arange(char_lengths.max()) < char_lengths[:, None]
+    per_word = np.zeros(filled.shape, dtype=np.int64)
+    per_word[filled] = np.fromiter(itertools.chain.from_iterable(word_chars), dtype=np.int64,
+                                   count=int(char_lengths.sum()))
+    chars = torch.zeros(*mask.shape, filled.shape[1], dtype=torch.long)
+    chars[mask] = torch.from_numpy(per_word)
+    return {"words": words, "chars": chars, "tags": tags, "mask": mask, "lengths": lengths,
+            "task": encoded[0].task, "index": torch.tensor([i for i, _ in batch])}
 
 
 class TurnBatchSampler(Sampler[list[int]]):

@@ -12,3 +12,19 @@ class InputError(Exception):
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "
         super().__init__(where + problem)
+
+
+def exits_cleanly(command):
+    """Decorate a command: an InputError becomes one line on stderr and exit status 2."""
+    import functools
+    import sys
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as err:
+            print(f"bioner-pl: error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import hydra
@@ -11,7 +10,7 @@ from omegaconf import DictConfig
 from seqeval.metrics import classification_report
 
 from bioner_pl import data as ds
-from bioner_pl.errors import InputError
+from bioner_pl.errors import InputError, exits_cleanly
 from bioner_pl.inference import head_index, load_tagger, tag
 from bioner_pl.module import entity_scores
 from bioner_pl.train import write_predictions
@@ -38,12 +37,9 @@ def evaluate(cfg: DictConfig) -> dict:
 
 
 @hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
+@exits_cleanly
 def main(cfg: DictConfig) -> None:
-    try:
-        evaluate(cfg)
-    except InputError as err:
-        print(f"bioner-pl: error: {err}", file=sys.stderr)
-        sys.exit(2)
+    evaluate(cfg)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import hydra
 from omegaconf import DictConfig
 from seqeval.metrics.sequence_labeling import get_entities
 
-from bioner_pl.errors import InputError
+from bioner_pl.errors import InputError, exits_cleanly
 from bioner_pl.inference import Token, head_index, load_tagger, split_sentences, tag, tokenize
 
 FORMATS = {"jsonl": ".jsonl", "conll": ".conll", "brat": ".brat"}
@@ -119,12 +119,9 @@ def predict(cfg: DictConfig) -> Path:
 
 
 @hydra.main(config_path="../conf", config_name="predict", version_base="1.3")
+@exits_cleanly
 def main(cfg: DictConfig) -> None:
-    try:
-        predict(cfg)
-    except InputError as err:
-        print(f"bioner-pl: error: {err}", file=sys.stderr)
-        sys.exit(2)
+    predict(cfg)
 
 
 if __name__ == "__main__":
