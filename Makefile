@@ -32,7 +32,7 @@ ifdef SMOKE
 ARGS += trainer=smoke out_root=outputs/smoke logger=csv
 endif
 
-.PHONY: sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables
+.PHONY: results sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables
 sweep-models: setup            # Table 2
 	$(SWEEP) models $(ARGS)
 sweep-pairs: setup             # Table 4 (+ the STM baselines of its arrows)
@@ -45,6 +45,12 @@ sweep-embeddings: setup        # Table 7 (embedding files: see conf/embedding/)
 	$(SWEEP) embeddings $(ARGS)
 sweep-adv: setup               # ADV-MTM alpha x beta grid
 	$(SWEEP) adv $(ARGS)
+
+results:                       # finished runs -> results/ (metrics + gzipped predictions), tables rendered there
+	cd outputs/runs && find . -name metrics.json | while read f; do d=$$(dirname $$f); \
+	  mkdir -p ../../results/runs/$$d && cp $$f ../../results/runs/$$d/ && \
+	  gzip -c $$d/test_predictions.tsv > ../../results/runs/$$d/test_predictions.tsv.gz; done
+	$(MAKE) tables ROOTS=results/runs TABLES=results/tables
 
 ROOTS ?= outputs/runs results/runs
 TABLES ?= tables

@@ -8,6 +8,7 @@ import shutil
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import hydra
@@ -23,6 +24,10 @@ from bioner_pl.errors import InputError
 from bioner_pl.module import TaggerModule
 
 log = logging.getLogger("bioner_pl")
+# Lightning's own noise: our module (not the DataModule) deliberately keeps `lengths` on the CPU,
+# and Lightning 2.6 trips over a torch deprecation inside its own pytree helper.
+warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
+warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
 
 
 def aux_list(aux) -> list[str]:
