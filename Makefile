@@ -55,4 +55,4 @@ results:                       # finished runs -> results/ (metrics + gzipped pr
 ROOTS ?= outputs/runs results/runs
 TABLES ?= tables
 tables: setup                  # our numbers beside the paper's: Markdown, CSV, PNG in $(TABLES)/
-	$(PYTHON) -m bioner_pl.tables --roots $(ROOTS) --out $(TABLES)
+	$(PYTHON) -m bioner_pl.tables --roots $(ROOTS) --out $(TABLES) $(if $(SMOKE),--min-epochs 1)

@@ -75,11 +75,14 @@ def _failed_run_key(run_dir: Path) -> tuple | None:
     return key(cfg.model.name, arch, cfg.main, aux, cfg.embedding.name, cfg.fraction)
 
 
-def collect(roots: list[Path]) -> dict[tuple, Cell]:
+def collect(roots: list[Path], min_epochs: int = 1) -> dict[tuple, Cell]:
+    """Every run under roots; runs shorter than min_epochs (quick checks) are left out."""
     cells: dict[tuple, Cell] = defaultdict(Cell)
     for root in roots:
         for path in sorted(root.rglob("metrics.json")):
             m = json.loads(path.read_text())
+            if m["epochs"] < min_epochs:
+                continue
             cells[key(m["model"], m.get("arch", {}), m["main"], m["aux"], m["embedding"], m["fraction"])].scores.append(m["test"])
         for path in sorted(root.rglob("error.txt")):
             if not (path.parent / "metrics.json").exists() and (k := _failed_run_key(path.parent)):
@@ -223,13 +226,15 @@ def main(argv=None) -> Path:
     parser.add_argument("--roots", nargs="+", default=["outputs/runs"], help="folders searched for metrics.json")
     parser.add_argument("--out", default="tables")
     parser.add_argument("--embedding", default="glove50", help="the embedding of Tables 2, 4, 5 and 6")
+    parser.add_argument("--min-epochs", type=int, default=80,
+                        help="leave out shorter runs (the protocol has 80 epochs; 1 for smoke sweeps)")
     parser.add_argument("--no-charts", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = Tables(collect([Path(r) for r in args.roots if Path(r).exists()]), args.embedding)
+    tables = Tables(collect([Path(r) for r in args.roots if Path(r).exists()], args.min_epochs), args.embedding)
     report = [f"# Our results beside the paper's\n\nOurs: {args.embedding} unless the table says otherwise; "
-              f"mean ± std over seeds (n). Δ = ours − paper.\n"]
+              f"runs of at least {args.min_epochs} epochs; mean ± std over seeds (n). Δ = ours − paper.\n"]
     for name in ("table2", "table4", "table5", "table6", "table7", "adv_grid"):
         title, header, rows = getattr(tables, name)()
         report.append(markdown(title, header, rows))

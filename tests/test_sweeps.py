@@ -82,7 +82,8 @@ def test_tiny_grid_with_a_failing_job_then_tables(tmp_path):
     assert result.returncode != 0 and "bc2gm" in result.stderr  # the sweep reports the failure...
     runs = tmp_path / "runs"
     assert len(list(runs.rglob("metrics.json"))) == 4  # ...after the other jobs finished
-    out = tables.main(["--roots", str(runs), "--out", str(tmp_path / "tables"), "--embedding", "random"])
+    out = tables.main(["--roots", str(runs), "--out", str(tmp_path / "tables"), "--embedding", "random",
+                       "--min-epochs", "1"])
     rows = list(csv.reader(open(out / "table2.csv")))
     header = rows[0]
     by = {(r[0], r[1]): dict(zip(header, r)) for r in rows[1:]}
