@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from bioner_pl import data as ds
 from bioner_pl.embeddings import WordVectors
+from bioner_pl.errors import InputError
 from bioner_pl.vocab import Vocab, WordVocab, build_char_vocab, build_tag_vocab, build_word_vocab, embedding_matrix
 
 
@@ -131,7 +132,7 @@ class MultiTaskDataModule(pl.LightningDataModule):
         super().__init__()
         self.names = [ds.check_dataset_name(n) for n in [main, *aux]]
         if len(set(self.names)) != len(self.names):
-            raise ds.InputError(f"a dataset appears twice in main + aux: {self.names}")
+            raise InputError(f"a dataset appears twice in main + aux: {self.names}")
         self.vectors, self.data_dir, self.base_url = vectors, Path(data_dir), base_url
         self.fraction, self.seed, self.batch_size = fraction, seed, batch_size
         self.eval_batch_size, self.schedule, self.train_on_dev = eval_batch_size, schedule, train_on_dev
