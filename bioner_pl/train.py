@@ -76,8 +76,8 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     if earlier and not cfg.resume:
         if not cfg.overwrite:
             raise InputError("an earlier run of this configuration is here: resume=true continues it "
-                             "(a finished one is only re-evaluated), overwrite=true starts afresh", out_dir)
-        shutil.rmtree(out_dir / "checkpoints")
+                             "(or skips it if it finished), overwrite=true starts afresh", out_dir)
+        shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
         metrics_path.unlink(missing_ok=True)
     aux = aux_list(cfg.aux)
     pl.seed_everything(cfg.seed, workers=True)
