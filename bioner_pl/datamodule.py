@@ -39,11 +39,14 @@ class EncodedDataset(Dataset):
         return index, self.items[index]
 
 
-def encode(sentence: ds.Sentence, words: WordVocab, chars: Vocab, tags: list[str], task: int) -> Encoded:
-    tag_index = {t: i for i, t in enumerate(tags)}
+def tag_index(tags: list[str]) -> dict[str, int]:
+    return {t: i for i, t in enumerate(tags)}
+
+
+def encode(sentence: ds.Sentence, words: WordVocab, chars: Vocab, tag_ids: dict[str, int], task: int) -> Encoded:
     return Encoded([words.lookup(w) for w in sentence.tokens],
                    [[chars.lookup(c) for c in w] for w in sentence.tokens],
-                   [tag_index[t] for t in sentence.tags], task)
+                   [tag_ids[t] for t in sentence.tags], task)
 
 
 def collate(batch: list[tuple[int, Encoded]]) -> dict:
@@ -154,10 +157,11 @@ class MultiTaskDataModule(pl.LightningDataModule):
         self.chars = build_char_vocab(train_words)
         self.tag_sets = [build_tag_vocab(t for split in c.values() for s in split for t in s.tags) for c in corpora]
         self.sentences = {split: corpora[0][split] for split in ("devel", "test")}
-        self.train_items = [encode(s, self.words, self.chars, tags, k)
-                            for k, (c, tags) in enumerate(zip(corpora, self.tag_sets)) for s in c["train"]]
+        indices = [tag_index(tags) for tags in self.tag_sets]
+        self.train_items = [encode(s, self.words, self.chars, indices[k], k)
+                            for k, c in enumerate(corpora) for s in c["train"]]
         self.train_sizes = [len(c["train"]) for c in corpora]
-        self.eval_items = {split: [encode(s, self.words, self.chars, self.tag_sets[0], 0) for s in sents]
+        self.eval_items = {split: [encode(s, self.words, self.chars, indices[0], 0) for s in sents]
                            for split, sents in self.sentences.items()}
         self.prepared = True
 

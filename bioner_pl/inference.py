@@ -12,7 +12,7 @@ import torch
 from rich.progress import track
 
 from bioner_pl.data import Sentence
-from bioner_pl.datamodule import collate, encode, sorted_batches
+from bioner_pl.datamodule import collate, encode, sorted_batches, tag_index
 from bioner_pl.errors import InputError
 from bioner_pl.module import TaggerModule
 from bioner_pl.vocab import Vocab, WordVocab
@@ -88,7 +88,8 @@ def tag(module: TaggerModule, sentences: list[list[str]], head: int = 0, batch_s
     """Tags of every sentence; batches sorted by length (little padding), results in input order."""
     words, chars = WordVocab(list(module.hparams.words)), Vocab(list(module.hparams.chars))
     tags = module.hparams.tag_sets[head]
-    items = [encode(Sentence(tuple(s), ("O",) * len(s)), words, chars, tags, head) for s in sentences]
+    index = tag_index(tags)
+    items = [encode(Sentence(tuple(s), ("O",) * len(s)), words, chars, index, head) for s in sentences]
     out: list[list[str]] = [[] for _ in sentences]
     nonempty = [i for i, s in enumerate(sentences) if s]
     batches = [[nonempty[j] for j in b] for b in sorted_batches([len(sentences[i]) for i in nonempty], batch_size)]

@@ -30,7 +30,6 @@ class TaggerModule(pl.LightningModule):
         self.net: Tagger = hydra.utils.instantiate(
             arch, vocab_size=len(words), word_dim=word_dim, num_chars=len(chars),
             tag_counts=[len(t) for t in tag_sets], _convert_="all")
-        self.outputs: list[tuple[torch.Tensor, list[list[str]]]] = []
         self.predictions: dict[int, list[str]] = {}
         self.scores: dict[str, dict[str, float]] = {}
 
