@@ -4,8 +4,9 @@ Everything is vectorized over the batch; the only loops run over time. Padding i
 transparent by replacing the potentials of padded positions with an identity transition
 (0 on the diagonal, a large negative value elsewhere), so a padded sentence keeps exactly the
 score and decode it has alone, and neither loop needs a mask. The log-partition is a custom
-autograd function: the forward algorithm runs without building a graph and the backward pass
-computes the edge marginals from forward-backward in one vectorized step.
+autograd function: the forward algorithm runs without building a graph (on the CPU rescaled in
+probability space) and the backward pass computes the edge marginals from forward-backward in
+one vectorized step. Viterbi runs in numpy.
 """
 
 from __future__ import annotations
@@ -18,31 +19,93 @@ _BLOCKED = -1e4  # exp(-1e4) == 0 in float32/64, without the NaNs of -inf
 
 
 class _LogPartition(torch.autograd.Function):
-    """log Z of a chain with initial scores `first` (B, L) and transitions `psi` (T-1, B, L, L)."""
+    """log Z of a chain with initial scores `first` (B, L), transitions `psi` (T-1, B, L, L) and
+    final scores `last` (B, L).
+
+    On the CPU the forward algorithm runs in probability space in float64, rescaled every step
+    (Rabiner's scaling): one small bmm, a sum and a division per step instead of logsumexp's
+    half-dozen kernels, and more accurate than float32 log space. Its one limit is a score range
+    of ~700 within a step, where exp underflows; that case, and accelerators (where checking for
+    it would cost a host sync per step), use the log-space recursion, exact for any scores.
+    """
 
     @staticmethod
-    def forward(ctx, first: Tensor, psi: Tensor) -> Tensor:
-        steps = psi.shape[0]
-        alphas = first.new_empty((steps + 1,) + first.shape)
-        alphas[0] = first
-        for t in range(steps):
-            torch.logsumexp(alphas[t].unsqueeze(-1) + psi[t], dim=1, out=alphas[t + 1])
-        log_z = torch.logsumexp(alphas[steps], dim=1)
-        ctx.save_for_backward(psi, alphas, log_z)
-        return log_z
+    def forward(ctx, first: Tensor, psi: Tensor, last: Tensor) -> Tensor:
+        scaled = _scaled_forward(first, psi, last) if psi.device.type == "cpu" else None
+        ctx.scaled = scaled is not None
+        log_z, saved = scaled if ctx.scaled else _log_forward(first, psi, last)
+        ctx.save_for_backward(*saved)
+        return log_z.to(first.dtype)
 
     @staticmethod
     def backward(ctx, grad_log_z: Tensor):
-        psi, alphas, log_z = ctx.saved_tensors
-        steps = psi.shape[0]
-        betas = torch.zeros_like(alphas)
-        for t in range(steps - 1, -1, -1):
-            torch.logsumexp(psi[t] + betas[t + 1].unsqueeze(-2), dim=2, out=betas[t])
-        norm = log_z.view(1, -1, 1)
-        grad = grad_log_z.view(1, -1, 1)
-        grad_first = (alphas[0] + betas[0] - norm[0]).exp_() * grad[0]
-        edges = alphas[:-1].unsqueeze(-1) + psi + betas[1:].unsqueeze(-2) - norm.unsqueeze(-1)
-        return grad_first, edges.exp_().mul_(grad.unsqueeze(-1))
+        backward = _scaled_backward if ctx.scaled else _log_backward
+        grads = backward(*ctx.saved_tensors, grad_log_z.view(1, -1, 1).double())
+        return tuple(g.to(grad_log_z.dtype) for g in grads)
+
+
+def _exp_shifted(scores: Tensor, dims) -> tuple[Tensor, Tensor]:
+    """exp(scores - max) in float64 (a copy: the log-space fallback needs the input intact)."""
+    scores = scores.to(torch.float64, copy=True)
+    shift = scores.amax(dims, keepdim=True)
+    return scores.sub_(shift).exp_(), shift
+
+
+def _scaled_forward(first: Tensor, psi: Tensor, last: Tensor):
+    """Forward messages probs[t] normalised to sum 1 and their normalisers sums[t] (the last
+    one folds in `last`); None when a step's mass underflowed."""
+    steps = psi.shape[0]
+    trans, shift = _exp_shifted(psi, (2, 3))
+    initial, shift_first = _exp_shifted(first, 1)
+    probs = initial.new_empty((steps + 1,) + first.shape)
+    probs[0] = initial
+    final, shift_last = _exp_shifted(last, 1)
+    sums = probs.new_empty((steps + 2, first.shape[0], 1))
+    for t in range(steps + 1):
+        if t:
+            torch.bmm(probs[t - 1].unsqueeze(1), trans[t - 1], out=probs[t].unsqueeze(1))
+        torch.sum(probs[t], 1, keepdim=True, out=sums[t])
+        probs[t].div_(sums[t])
+    torch.sum(probs[steps] * final, 1, keepdim=True, out=sums[-1])
+    if not sums.min() > 1e-290:
+        return None
+    log_z = sums.log().sum(0) + shift.sum(0).squeeze(-1) + shift_first + shift_last
+    return log_z.view(-1), (trans, probs, sums, final)
+
+
+def _scaled_backward(trans: Tensor, probs: Tensor, sums: Tensor, final: Tensor, grad: Tensor):
+    """Backward messages under the same scaling: node marginals are probs * betas, edge
+    marginals probs[t] x trans[t] x betas[t+1] / sums[t+1]."""
+    betas = torch.empty_like(probs)
+    betas[-1] = final / sums[-1]
+    for t in range(trans.shape[0] - 1, -1, -1):
+        torch.bmm(trans[t], betas[t + 1].unsqueeze(-1), out=betas[t].unsqueeze(-1))
+        betas[t].div_(sums[t + 1])
+    edges = probs[:-1].unsqueeze(-1) * trans
+    edges.mul_((betas[1:] / sums[1:-1] * grad).unsqueeze(-2))
+    return probs[0] * betas[0] * grad[0], edges, probs[-1] * betas[-1] * grad[0]
+
+
+def _log_forward(first: Tensor, psi: Tensor, last: Tensor):
+    steps = psi.shape[0]
+    alphas = first.new_empty((steps + 1,) + first.shape)
+    alphas[0] = first
+    for t in range(steps):
+        torch.logsumexp(alphas[t].unsqueeze(-1) + psi[t], dim=1, out=alphas[t + 1])
+    log_z = torch.logsumexp(alphas[steps] + last, dim=1)
+    return log_z, (psi, alphas, last, log_z)
+
+
+def _log_backward(psi: Tensor, alphas: Tensor, last: Tensor, log_z: Tensor, grad: Tensor):
+    betas = torch.empty_like(alphas)
+    betas[-1] = last
+    for t in range(psi.shape[0] - 1, -1, -1):
+        torch.logsumexp(psi[t] + betas[t + 1].unsqueeze(-2), dim=2, out=betas[t])
+    norm = log_z.view(1, -1, 1)
+    grad = grad.to(psi.dtype)
+    nodes = (alphas + betas - norm).exp_().mul_(grad)
+    edges = alphas[:-1].unsqueeze(-1) + psi + betas[1:].unsqueeze(-2) - norm.unsqueeze(-1)
+    return nodes[0], edges.exp_().mul_(grad.unsqueeze(-1)), nodes[-1]
 
 
 class CRF(nn.Module):
@@ -72,23 +135,20 @@ class CRF(nn.Module):
         return emissions, self.transition(features[:, 1:]).view(batch, length - 1, self.num_tags, self.num_tags)
 
     def _chain(self, emissions: Tensor, trans: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        """Fold start/end into the emissions; psi (T-1, B, L, L) = transition + next emission,
-        time-major, with an identity transition at padded positions."""
-        batch = emissions.shape[0]
-        emissions = emissions.clone()
-        emissions[:, 0] += self.start
-        emissions[torch.arange(batch, device=mask.device), mask.sum(1) - 1] += self.end
+        """Initial scores (B, L) = start + first emission, and psi (T-1, B, L, L) = transition +
+        next emission, time-major, with an identity transition at padded positions. Since
+        padding carries every score through unchanged, `end` is simply added after the last step."""
         by_time = emissions.transpose(0, 1)
         psi = (trans.transpose(0, 1) if self.bigram else trans) + by_time[1:].unsqueeze(2)
-        return emissions, torch.where(mask.t()[1:, :, None, None], psi, self.identity)
+        return by_time[0] + self.start, torch.where(mask.t()[1:, :, None, None], psi, self.identity)
 
     def nll(self, features: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """Negative log-likelihood per sentence (B,). Padded positions of `tags` may hold anything."""
         return self.nll_from_scores(*self.scores(features), tags, mask)
 
     def nll_from_scores(self, emissions: Tensor, trans: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
-        emissions, psi = self._chain(emissions, trans, mask)
-        log_z = _LogPartition.apply(emissions[:, 0], psi)
+        first, psi = self._chain(emissions, trans, mask)
+        log_z = _LogPartition.apply(first, psi, self.end.expand_as(first))
         tags = tags * mask
         emitted = emissions.gather(2, tags.unsqueeze(-1)).squeeze(-1)
         if self.bigram:
@@ -96,7 +156,8 @@ class CRF(nn.Module):
             moved = trans.flatten(2).gather(2, pairs.unsqueeze(-1)).squeeze(-1)
         else:
             moved = trans[tags[:, :-1], tags[:, 1:]]
-        gold = (emitted * mask).sum(1) + (moved * mask[:, 1:]).sum(1)
+        last_tags = tags.gather(1, mask.sum(1, keepdim=True) - 1).squeeze(1)
+        gold = (emitted * mask).sum(1) + (moved * mask[:, 1:]).sum(1) + self.start[tags[:, 0]] + self.end[last_tags]
         return log_z - gold
 
     @torch.no_grad()
@@ -106,25 +167,30 @@ class CRF(nn.Module):
 
     @torch.no_grad()
     def decode_from_scores(self, emissions: Tensor, trans: Tensor, mask: Tensor) -> Tensor:
-        emissions, psi = self._chain(emissions, trans, mask)
+        first, psi = self._chain(emissions, trans, mask)
         # Max-product over tiny (B, L, L) blocks: numpy's per-call cost is a fraction of torch's,
         # and the tags go to the host anyway.
-        tags = _viterbi(emissions[:, 0].float().cpu().numpy(), psi.float().cpu().numpy())
-        return torch.from_numpy(tags).to(emissions.device)
+        numpy = [x.float().cpu().numpy() for x in (first, psi, self.end)]
+        return torch.from_numpy(_viterbi(*numpy)).to(emissions.device)
 
 
-def _viterbi(first: np.ndarray, psi: np.ndarray) -> np.ndarray:
-    """Best path of a chain with initial scores (B, L) and transitions psi (T-1, B, L, L)."""
+def _viterbi(first: np.ndarray, psi: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Best path of a chain with initial scores (B, L), transitions psi (T-1, B, L, L) and final
+    scores `last` (L,). The forward pass keeps only the best scores: one add and one max per
+    step, taken over the leading axis of a (L_prev, B, L_next) view, which numpy reduces with
+    whole contiguous rows. The backtrack recovers each pointer with a (B, L) argmax over the
+    same sums, so ties break as a stored argmax would."""
     steps, batch = psi.shape[0], first.shape[0]
-    score = first
-    pointers = np.empty((steps, batch, first.shape[1]), dtype=np.int64)
+    scores = np.empty((steps + 1,) + first.shape, dtype=psi.dtype)
+    scores[0] = first
+    by_previous = psi.transpose(0, 2, 1, 3)
+    candidates = np.empty(by_previous.shape[1:], dtype=psi.dtype)
     for t in range(steps):
-        candidates = score[:, :, None] + psi[t]
-        pointers[t] = candidates.argmax(1)
-        score = candidates.max(1)
+        np.add(scores[t].T[:, :, None], by_previous[t], out=candidates)
+        np.maximum.reduce(candidates, axis=0, out=scores[t + 1])
     path = np.empty((batch, steps + 1), dtype=np.int64)
-    path[:, -1] = best = score.argmax(1)
+    path[:, -1] = best = (scores[steps] + last).argmax(1)
     rows = np.arange(batch)
     for t in range(steps - 1, -1, -1):
-        path[:, t] = best = pointers[t, rows, best]
+        path[:, t] = best = (scores[t] + psi[t, rows, :, best]).argmax(1)
     return path

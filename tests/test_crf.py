@@ -3,7 +3,7 @@ import itertools
 import pytest
 import torch
 
-from bioner_pl.crf import CRF
+from bioner_pl.crf import CRF, _scaled_forward
 
 
 def brute_force(crf: CRF, features: torch.Tensor, length: int):
@@ -85,3 +85,25 @@ def test_nll_is_non_negative_and_trainable():
         optimizer.step()
     assert crf.nll(features, tags, mask).sum() < first * 0.2
     assert crf.decode(features, mask).tolist() == tags.tolist()
+
+
+@pytest.mark.parametrize("scale, scaled", [(1.0, True), (400.0, False)])  # 400: a range past exp's
+def test_both_partition_paths_match_brute_force(scale, scaled):
+    """The CPU's rescaled probability-space recursion, and the log-space one it falls back to
+    when scores span more than exp can hold, give the exact log Z and finite gradients."""
+    crf = random_crf(True, dim=5, tags=4, seed=5)
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.mul_(scale)
+    lengths = torch.tensor([5, 2])
+    mask = torch.arange(5) < lengths[:, None]
+    features = torch.randn(2, 5, 5, dtype=torch.double)
+    tags = torch.randint(0, 4, (2, 5))
+    with torch.no_grad():
+        assert (_scaled_forward(*crf._chain(*crf.scores(features), mask), crf.end.expand(2, 4)) is not None) == scaled
+    nll = crf.nll(features, tags, mask)
+    nll.sum().backward()
+    for b, n in enumerate(lengths.tolist()):
+        log_z, _, score = brute_force(crf, features[b], n)
+        assert nll[b].item() == pytest.approx((log_z - score(tags[b, :n].tolist())).item(), rel=1e-9, abs=1e-7)
+    assert all(torch.isfinite(p.grad).all() for p in crf.parameters())
