@@ -31,21 +31,21 @@ ARCHS = {"stm": "SingleTask", "fs": "FullyShared", "sp": "SharedPrivate", "adv":
 FIELDS = ("words", "chars", "tags", "mask", "lengths")
 
 
-def median_ms(fn, repeats: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+def interleaved(fns: dict, repeats: int, warmup: int = 3) -> dict[str, list[float]]:
+    """Times (ms) of each function, run in turn within every repetition, so that drift of a
+    shared machine hits all of them alike; compare them through per-repetition ratios."""
+    times = {name: [] for name in fns}
+    for i in range(warmup + repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            if i >= warmup:
+                times[name].append(1000 * (time.perf_counter() - start))
+    return times
 
 
-def timed_ms(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return 1000 * (time.perf_counter() - start)
+def ratio(slow: list[float], fast: list[float]) -> float:
+    return statistics.median(s / f for s, f in zip(slow, fast))
 
 
 def train_steps(dm: MultiTaskDataModule, repeats: int, warmup: int = 3) -> list[dict]:
@@ -76,14 +76,15 @@ def train_steps(dm: MultiTaskDataModule, repeats: int, warmup: int = 3) -> list[
 
     times = {name: [] for name in ["bare", *ARCHS]}
     for batch in main_batches:
-        times["bare"].append(timed_ms(lambda: bare_step(batch)))
-        for name, (module, optimizer) in steps.items():
-            times[name].append(timed_ms(lambda: model_step(module, optimizer, batch)))
+        fns = {"bare": lambda: bare_step(batch)}
+        fns.update({name: lambda m=module, o=optimizer: model_step(m, o, batch) for name, (module, optimizer) in steps.items()})
+        for name, measured in interleaved(fns, repeats=1, warmup=0).items():
+            times[name] += measured
     times = {k: v[warmup:] for k, v in times.items()}
     bare_ms = statistics.median(times["bare"])
     return [{"model": name, "step_ms": statistics.median(times[name]),
              "sentences_per_s": 16 / statistics.median(times[name]) * 1000, "bare_bilstm_ms": bare_ms,
-             "ratio_to_bare_bilstm": statistics.median(t / b for t, b in zip(times[name], times["bare"])),
+             "ratio_to_bare_bilstm": ratio(times[name], times["bare"]),
              "params": sum(p.numel() for p in module.parameters())}
             for name, (module, _) in steps.items()]
 
@@ -107,17 +108,19 @@ def crf_versus_pytorch_crf(repeats: int) -> list[dict]:
                 ours = CRF(labels, labels, bigram=bigram)
                 trans = (torch.randn(batch, length - 1, labels, labels, requires_grad=True) if bigram
                          else ours.transition)
-                row = {"crf": "bigram" if bigram else "classic", "labels": labels, "length": length,
-                       "ours_nll_ms": median_ms(lambda: ours.nll_from_scores(emissions, trans, tags, mask).sum().backward(), repeats),
-                       "ours_viterbi_ms": median_ms(lambda: ours.decode_from_scores(emissions, trans, mask), repeats)}
-                if TorchCRF is not None and not bigram:
+                nll = {"ours": lambda: ours.nll_from_scores(emissions, trans, tags, mask).sum().backward()}
+                viterbi = {"ours": lambda: ours.decode_from_scores(emissions, trans, mask)}
+                if TorchCRF is not None and not bigram:  # pytorch-crf has classic transitions only
                     theirs = TorchCRF(labels, batch_first=True)
-                    row["pytorch_crf_nll_ms"] = median_ms(
-                        lambda: (-theirs(emissions, tags, mask=mask, reduction="sum")).backward(), repeats)
-                    with torch.no_grad():
-                        row["pytorch_crf_viterbi_ms"] = median_ms(lambda: theirs.decode(emissions, mask=mask), repeats)
-                    row["nll_speedup"] = row["pytorch_crf_nll_ms"] / row["ours_nll_ms"]
-                    row["viterbi_speedup"] = row["pytorch_crf_viterbi_ms"] / row["ours_viterbi_ms"]
+                    nll["theirs"] = lambda: (-theirs(emissions, tags, mask=mask, reduction="sum")).backward()
+                    viterbi["theirs"] = torch.no_grad()(lambda: theirs.decode(emissions, mask=mask))
+                row = {"crf": "bigram" if bigram else "classic", "labels": labels, "length": length}
+                for task, fns in (("nll", nll), ("viterbi", viterbi)):
+                    times = interleaved(fns, repeats)
+                    row[f"ours_{task}_ms"] = statistics.median(times["ours"])
+                    if "theirs" in times:
+                        row[f"pytorch_crf_{task}_ms"] = statistics.median(times["theirs"])
+                        row[f"{task}_speedup"] = ratio(times["theirs"], times["ours"])
                 rows.append(row)
     return rows
 
@@ -128,7 +131,8 @@ def tagging(dm: MultiTaskDataModule, repeats: int, batch_size: int = 128) -> dic
     module = TaggerModule({"_target_": "bioner_pl.models.SingleTask"}, dm.names[:1], dm.tag_sets[:1],
                           dm.words.items, dm.chars.items, dm.vectors.dim).eval()
     sentences = [list(s.tokens) for s in dm.sentences["test"]]
-    ms = median_ms(lambda: tag(module, sentences, 0, batch_size), max(3, repeats // 4), warmup=1)
+    runs = interleaved({"tag": lambda: tag(module, sentences, 0, batch_size)}, max(3, repeats // 4), warmup=1)
+    ms = statistics.median(runs["tag"])
     return {"sentences": len(sentences), "batch_size": batch_size, "ms": ms,
             "sentences_per_s": len(sentences) / ms * 1000}
 
