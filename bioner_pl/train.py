@@ -116,7 +116,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
         "fraction": cfg.fraction, "seed": cfg.seed, "best_epoch": best_epoch, "epochs": trainer.current_epoch,
         "params": sum(p.numel() for p in module.net.parameters()),
-        "wall_seconds": round(time.time() - started, 1), "dev": dev, "test": test,
+        "wall_seconds": round(time.time() - started, 1), "threads": torch.get_num_threads(), "dev": dev, "test": test,
         "checkpoint": str(Path(best).relative_to(out_dir)) if Path(best).is_relative_to(out_dir) else best,
         "resumed": resume,
     }
