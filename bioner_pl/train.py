@@ -62,8 +62,26 @@ def write_predictions(path: Path, sentences, predictions: dict[int, list[str]]) 
             out.write("\n")
 
 
+class WallClock(pl.Callback):
+    """Seconds this run has spent, summed over its interrupted and resumed parts: the total is
+    saved in every checkpoint and restored with it."""
+
+    def __init__(self):
+        self.started, self.earlier = time.time(), 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.earlier + time.time() - self.started
+
+    def state_dict(self) -> dict:
+        return {"seconds": self.seconds}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.earlier = state_dict["seconds"]
+
+
 def train(cfg: DictConfig, out_dir: Path) -> dict:
-    started = time.time()
+    clock = WallClock()
     metrics_path = out_dir / "metrics.json"
     last_ckpt = out_dir / "checkpoints" / "last.ckpt"
     resume = bool(cfg.resume) and last_ckpt.exists()
@@ -102,9 +120,10 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer: pl.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=[checkpoint, latest, RichProgressBar(), LearningRateMonitor("epoch")],
+        cfg.trainer, callbacks=[checkpoint, latest, clock, RichProgressBar(), LearningRateMonitor("epoch")],
         logger=loggers, default_root_dir=str(out_dir))
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(last_ckpt) if resume else None)
+    fit_seconds, fitted = clock.seconds, time.time()  # validate/test load best.ckpt's clock too
     best = checkpoint.best_model_path or latest.best_model_path
     best_epoch = torch.load(best, map_location="cpu", weights_only=False)["epoch"] + 1
     trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
@@ -116,7 +135,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
         "fraction": cfg.fraction, "seed": cfg.seed, "best_epoch": best_epoch, "epochs": trainer.current_epoch,
         "params": sum(p.numel() for p in module.net.parameters()),
-        "wall_seconds": round(time.time() - started, 1), "threads": torch.get_num_threads(), "dev": dev, "test": test,
+        "wall_seconds": round(fit_seconds + time.time() - fitted, 1), "threads": torch.get_num_threads(), "dev": dev, "test": test,
         "checkpoint": str(Path(best).relative_to(out_dir)) if Path(best).is_relative_to(out_dir) else best,
         "resumed": resume,
     }

@@ -43,11 +43,17 @@ def test_resume_reaches_the_same_state(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     again = train(tmp_path, "trainer.max_epochs=2", *budget, name="interrupted")
     assert again.returncode == 2 and "resume=true" in again.stderr  # never silently overwrites
+    # The wall clock carries over: pretend the first part took a day.
+    last = tmp_path / "interrupted/checkpoints/last.ckpt"
+    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    ckpt["callbacks"]["WallClock"] = {"seconds": 86400.0}
+    torch.save(ckpt, last)
     resumed = train(tmp_path, "trainer.max_epochs=2", "resume=true", *budget, name="interrupted")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     a, b = _weights(tmp_path / "straight/checkpoints/last.ckpt"), _weights(tmp_path / "interrupted/checkpoints/last.ckpt")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert json.loads((tmp_path / "interrupted/metrics.json").read_text())["resumed"] is True
+    metrics = json.loads((tmp_path / "interrupted/metrics.json").read_text())
+    assert metrics["resumed"] is True and 86400 < metrics["wall_seconds"] < 86400 + 600
 
 
 @pytest.mark.parametrize("overrides, message", [
