@@ -4,6 +4,7 @@ import csv
 import json
 import os
 
+import joblib
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -100,10 +101,12 @@ def test_tiny_grid_with_a_failing_job_then_tables(tmp_path):
 
 def test_parallel_launcher_shares_the_cores_and_survives_a_failing_job(tmp_path):
     """hydra/launcher=local_parallel: joblib gives each of its n_jobs workers cpu_count // n_jobs
-    threads (no oversubscription); a failing job still lets the other one land."""
+    threads unless OMP_NUM_THREADS says otherwise (no oversubscription); a failing job still
+    lets the other one land."""
     result = run_cli("bioner_pl.train", "-m", "--config-dir", str(SWEEPS), "--config-name", "baselines",
                      "main=ncbi,bc2gm", "trainer=smoke", "logger=csv", *SMALL_VECTORS, f"out_root={tmp_path}",
                      "data.base_url=null", "hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2")
     assert result.returncode != 0 and "bc2gm" in result.stderr
     [metrics] = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("metrics.json")]
-    assert metrics["main"] == "ncbi" and metrics["threads"] == max(1, os.cpu_count() // 2)
+    expected = int(os.environ.get("OMP_NUM_THREADS", max(joblib.cpu_count() // 2, 1)))
+    assert metrics["main"] == "ncbi" and metrics["threads"] == expected
