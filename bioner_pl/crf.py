@@ -103,9 +103,9 @@ def _log_backward(psi: Tensor, alphas: Tensor, last: Tensor, log_z: Tensor, grad
         torch.logsumexp(psi[t] + betas[t + 1].unsqueeze(-2), dim=2, out=betas[t])
     norm = log_z.view(1, -1, 1)
     grad = grad.to(psi.dtype)
-    nodes = (alphas + betas - norm).exp_().mul_(grad)
+    ends = (alphas[[0, -1]] + betas[[0, -1]] - norm).exp_().mul_(grad)  # first and last node marginals
     edges = alphas[:-1].unsqueeze(-1) + psi + betas[1:].unsqueeze(-2) - norm.unsqueeze(-1)
-    return nodes[0], edges.exp_().mul_(grad.unsqueeze(-1)), nodes[-1]
+    return ends[0], edges.exp_().mul_(grad.unsqueeze(-1)), ends[1]
 
 
 class CRF(nn.Module):
@@ -170,8 +170,8 @@ class CRF(nn.Module):
         first, psi = self._chain(emissions, trans, mask)
         # Max-product over tiny (B, L, L) blocks: numpy's per-call cost is a fraction of torch's,
         # and the tags go to the host anyway.
-        numpy = [x.float().cpu().numpy() for x in (first, psi, self.end)]
-        return torch.from_numpy(_viterbi(*numpy)).to(emissions.device)
+        arrays = [x.float().cpu().numpy() for x in (first, psi, self.end)]
+        return torch.from_numpy(_viterbi(*arrays)).to(emissions.device)
 
 
 def _viterbi(first: np.ndarray, psi: np.ndarray, last: np.ndarray) -> np.ndarray:

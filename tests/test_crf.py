@@ -3,7 +3,7 @@ import itertools
 import pytest
 import torch
 
-from bioner_pl.crf import CRF, _scaled_forward
+from bioner_pl.crf import CRF, _log_backward, _log_forward, _scaled_backward, _scaled_forward
 
 
 def brute_force(crf: CRF, features: torch.Tensor, length: int):
@@ -107,3 +107,17 @@ def test_both_partition_paths_match_brute_force(scale, scaled):
         log_z, _, score = brute_force(crf, features[b], n)
         assert nll[b].item() == pytest.approx((log_z - score(tags[b, :n].tolist())).item(), rel=1e-9, abs=1e-7)
     assert all(torch.isfinite(p.grad).all() for p in crf.parameters())
+
+
+def test_log_space_gradients_equal_the_scaled_ones():
+    """gradcheck covers the path the CPU takes; the log-space one (accelerators, extreme scores)
+    must give the same gradients for first, psi and last."""
+    torch.manual_seed(6)
+    first, last = torch.randn(3, 4, dtype=torch.double), torch.randn(3, 4, dtype=torch.double)
+    psi = torch.randn(5, 3, 4, 4, dtype=torch.double)
+    grad = torch.rand(1, 3, 1, dtype=torch.double)
+    log_z, saved = _log_forward(first, psi, last)
+    scaled_z, scaled_saved = _scaled_forward(first, psi, last)
+    assert torch.allclose(log_z, scaled_z)
+    for a, b in zip(_log_backward(*saved, grad), _scaled_backward(*scaled_saved, grad)):
+        assert torch.allclose(a, b)
