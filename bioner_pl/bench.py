@@ -50,8 +50,10 @@ def ratio(slow: list[float], fast: list[float]) -> float:
 
 def train_steps(dm: MultiTaskDataModule, repeats: int, warmup: int = 3) -> list[dict]:
     """One optimizer step as Lightning runs it (forward, backward, clip to 5.0, RMSprop step) for
-    each model, interleaved with the bare BiLSTM forward+backward on the very same main-dataset
-    batch, so the ratio is per batch and machine drift cancels out."""
+    each model, interleaved with a bare BiLSTM forward+backward on the very same main-dataset
+    batch, so the ratios are per batch and machine drift cancels out. Two bare references: the
+    fused one (nn.LSTM over the padded batch, oneDNN on the CPU: the least recurrent work this
+    batch can cost) and the packed one (nn.LSTM over packed sequences, the usual way)."""
     loader = iter(dm.train_dataloader())
     main_batches = [b for b in (next(loader) for _ in range(2 * (repeats + warmup))) if b["task"] == 0]
     steps = {}
@@ -69,22 +71,24 @@ def train_steps(dm: MultiTaskDataModule, repeats: int, warmup: int = 3) -> list[
         torch.nn.utils.clip_grad_norm_(module.parameters(), 5.0)
         optimizer.step()
 
-    def bare_step(batch):
+    def bare_step(batch, packed: bool):
         x = torch.randn(*batch["words"].shape, dm.vectors.dim + 30, requires_grad=True)
-        out, _ = lstm(pack_padded_sequence(x, batch["lengths"], batch_first=True, enforce_sorted=False))
-        out.data.sum().backward()
+        if packed:
+            x = pack_padded_sequence(x, batch["lengths"], batch_first=True, enforce_sorted=False)
+        out, _ = lstm(x)
+        (out.data if packed else out).sum().backward()
 
-    times = {name: [] for name in ["bare", *ARCHS]}
+    times = {name: [] for name in ["fused", "packed", *ARCHS]}
     for batch in main_batches:
-        fns = {"bare": lambda: bare_step(batch)}
+        fns = {"fused": lambda: bare_step(batch, False), "packed": lambda: bare_step(batch, True)}
         fns.update({name: lambda m=module, o=optimizer: model_step(m, o, batch) for name, (module, optimizer) in steps.items()})
         for name, measured in interleaved(fns, repeats=1, warmup=0).items():
             times[name] += measured
     times = {k: v[warmup:] for k, v in times.items()}
-    bare_ms = statistics.median(times["bare"])
     return [{"model": name, "step_ms": statistics.median(times[name]),
-             "sentences_per_s": 16 / statistics.median(times[name]) * 1000, "bare_bilstm_ms": bare_ms,
-             "ratio_to_bare_bilstm": ratio(times[name], times["bare"]),
+             "sentences_per_s": 16 / statistics.median(times[name]) * 1000,
+             **{f"{ref}_bilstm_ms": statistics.median(times[ref]) for ref in ("fused", "packed")},
+             **{f"ratio_to_{ref}_bilstm": ratio(times[name], times[ref]) for ref in ("fused", "packed")},
              "params": sum(p.numel() for p in module.parameters())}
             for name, (module, _) in steps.items()]
 
@@ -176,7 +180,8 @@ def print_report(report: dict) -> None:
           f"medians of {report['repeats']}")
     if "train" in report:
         print("\ntraining step, batch 16 (NCBI-disease + BioNLP09)")
-        print(_table(report["train"], ["model", "step_ms", "sentences_per_s", "bare_bilstm_ms", "ratio_to_bare_bilstm"]))
+        print(_table(report["train"], ["model", "step_ms", "sentences_per_s", "fused_bilstm_ms", "ratio_to_fused_bilstm",
+                                       "packed_bilstm_ms", "ratio_to_packed_bilstm"]))
     if "crf" in report:
         print("\nCRF, batch 16: NLL forward+backward and Viterbi (ms)")
         print(_table(report["crf"], ["crf", "labels", "length", "ours_nll_ms", "pytorch_crf_nll_ms", "nll_speedup",

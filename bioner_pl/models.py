@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from bioner_pl.blocks import CrossGate, Encoder, GradientReversal, WordCharEmbedding, diff_loss
+from bioner_pl.blocks import CrossGate, Encoder, GradientReversal, RealTokens, WordCharEmbedding, diff_loss
 from bioner_pl.crf import CRF
 from bioner_pl.errors import InputError
 
@@ -31,7 +31,7 @@ class Tagger(nn.Module):
         """Create the encoders (new_encoder() makes one); return the width of the features the CRF heads see."""
         raise NotImplementedError
 
-    def features(self, x: Tensor, lengths: Tensor, task: int) -> tuple[Tensor, dict[str, Tensor]]:
+    def features(self, x: Tensor, tokens: RealTokens, task: int) -> tuple[Tensor, dict[str, Tensor]]:
         """Features for the task's head, plus whatever `extra_losses` needs."""
         raise NotImplementedError
 
@@ -39,8 +39,8 @@ class Tagger(nn.Module):
         return {}
 
     def _run(self, words, chars, mask, lengths, task):
-        x = self.embedding(words, chars, mask)
-        return self.features(x, lengths, task)
+        tokens = RealTokens(lengths, words.shape[1], words.device)
+        return self.features(self.embedding(words, chars, tokens), tokens, task)
 
     def forward(self, words: Tensor, chars: Tensor, tags: Tensor, mask: Tensor, lengths: Tensor,
                 task: int) -> dict[str, Tensor]:
@@ -65,8 +65,8 @@ class FullyShared(Tagger):
         self.shared = new_encoder()
         return out_dim
 
-    def features(self, x, lengths, task):
-        return self.shared(x, lengths), {}
+    def features(self, x, tokens, task):
+        return self.shared(x, tokens), {}
 
 
 class SingleTask(FullyShared):
@@ -89,12 +89,12 @@ class SharedPrivate(Tagger):
         self.private = nn.ModuleList(new_encoder() for _ in range(self.num_tasks))
         return 2 * out_dim
 
-    def private_features(self, x, lengths, task) -> Tensor:
-        return self.private[task](x, lengths)  # only the batch's own private encoder runs
+    def private_features(self, x, tokens, task) -> Tensor:
+        return self.private[task](x, tokens)  # only the batch's own private encoder runs
 
-    def features(self, x, lengths, task):
-        shared = self.shared(x, lengths)
-        private = self.private_features(x, lengths, task)
+    def features(self, x, tokens, task):
+        shared = self.shared(x, tokens)
+        private = self.private_features(x, tokens, task)
         return torch.cat([private, shared], dim=-1), {"shared": shared, "private": private}
 
 
@@ -124,5 +124,5 @@ class CrossSharing(SharedPrivate):
         self.gate = CrossGate(self.num_tasks, out_dim)
         return head_dim
 
-    def private_features(self, x, lengths, task) -> Tensor:
-        return self.gate([encoder(x, lengths) for encoder in self.private], task)
+    def private_features(self, x, tokens, task) -> Tensor:
+        return self.gate([encoder(x, tokens) for encoder in self.private], task)

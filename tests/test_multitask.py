@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 import torch
 
-from bioner_pl.blocks import CrossGate, GradientReversal, diff_loss
+from bioner_pl.blocks import CrossGate, Encoder, GradientReversal, RealTokens, diff_loss
 from bioner_pl.datamodule import MultiTaskDataModule, TurnBatchSampler, collate
 from bioner_pl.embeddings import random_vectors
 from bioner_pl.models import Adversarial, CrossSharing, FullyShared, SharedPrivate, SingleTask
@@ -82,6 +82,41 @@ def test_cross_gate_sums_over_the_other_tasks():
     w01, w21 = w[:, :4], w[:, 4:]   # W_{0->1}, W_{2->1}
     expected = private[1] * torch.sigmoid(private[0] @ w01.T + private[2] @ w21.T + b)
     assert torch.allclose(gate(private, 1), expected, atol=1e-6)
+
+
+def test_real_tokens_select_and_scatter_back_with_zero_padding():
+    lengths = torch.tensor([3, 1, 2])
+    tokens = RealTokens(lengths, 4, torch.device("cpu"))
+    padded = torch.arange(12.0).view(3, 4, 1)
+    real = tokens.select(padded)
+    assert real.flatten().tolist() == [0.0, 1.0, 2.0, 4.0, 8.0, 9.0]
+    back = tokens.scatter(real)
+    assert back.shape == padded.shape
+    assert torch.equal(back, padded * (torch.arange(4) < lengths[:, None]).unsqueeze(-1))
+
+
+def test_encoder_padded_directions_match_a_packed_bilstm():
+    """The CPU path (each direction over the padded batch, the backward one over sentences
+    reversed within their lengths) computes what nn.LSTM over packed sequences computes:
+    same outputs at real tokens, same gradients, zeros at padding."""
+    torch.manual_seed(0)
+    encoder = Encoder(12, hidden=8, out_dim=6, dropout=0.0)
+    lengths = torch.tensor([7, 2, 5, 1, 7])
+    x = torch.randn(5, 7, 12, requires_grad=True)
+    tokens = RealTokens(lengths, 7, x.device)
+    mask = (torch.arange(7) < lengths[:, None]).unsqueeze(-1)
+    padded, packed = encoder._padded(x, lengths), encoder._packed(x, lengths)
+    assert torch.allclose(padded * mask, packed, atol=1e-6)
+    weights = torch.randn_like(packed)
+    grads = [torch.autograd.grad((out * mask * weights).sum(), [x, *encoder.lstm.parameters()])
+             for out in (encoder._padded(x, lengths), encoder._packed(x, lengths))]
+    for ours, reference in zip(*grads):
+        assert torch.allclose(ours, reference, atol=1e-5)
+    out = encoder(x, tokens)
+    assert out.shape == (5, 7, 6) and torch.all(out[~mask.squeeze(-1)] == 0)
+    # A sentence's encoding does not depend on the padding its batch gives it.
+    alone = encoder(x[1:2, :2], RealTokens(lengths[1:2], 2, x.device))
+    assert torch.allclose(alone[0], out[1, :2], atol=1e-6)
 
 
 @pytest.fixture(scope="module")
