@@ -51,7 +51,7 @@ def encode(sentence: ds.Sentence, words: WordVocab, chars: Vocab, tag_ids: dict[
 
 def collate(batch: list[tuple[int, Encoded]]) -> dict:
     """Pad to the batch's longest sentence / word, filling through masks (no per-word tensors).
-    `lengths` stays on the CPU (packing needs it)."""
+    `lengths` stays on the CPU (packing and RealTokens index from it)."""
     encoded = [e for _, e in batch]
     lengths = torch.tensor([len(e.words) for e in encoded])
     mask = torch.arange(int(lengths.max())) < lengths.unsqueeze(1)

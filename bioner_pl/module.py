@@ -35,7 +35,7 @@ class TaggerModule(pl.LightningModule):
 
     # -- batches -------------------------------------------------------------------------
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
-        # `lengths` feeds pack_padded_sequence, which wants it on the CPU: leave it there.
+        # `lengths` feeds pack_padded_sequence and RealTokens, which index on the CPU: leave it there.
         return {k: v.to(device) if torch.is_tensor(v) and k != "lengths" else v for k, v in batch.items()}
 
     def training_step(self, batch, batch_idx):

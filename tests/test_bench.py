@@ -1,0 +1,21 @@
+import json
+
+from bioner_pl import bench
+from conftest import FIXTURE_DATA
+
+
+def test_bench_runs_end_to_end_and_reports_every_part(tmp_path):
+    """The benchmark command on the fixture slices, one repetition: every section is there and
+    every timing is a positive number (the figures themselves are measured by hand, README)."""
+    out = tmp_path / "bench.json"
+    report = bench.main(["--data-dir", str(FIXTURE_DATA), "--repeats", "1", "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    assert [row["model"] for row in report["train"]] == list(bench.ARCHS)
+    for row in report["train"]:
+        assert row["step_ms"] > 0 and row["fused_bilstm_ms"] > 0 and row["ratio_to_packed_bilstm"] > 0
+    assert row["params"] > report["train"][0]["params"]  # CS-MTM has more encoders than STM
+    assert {(r["crf"], r["labels"], r["length"]) for r in report["crf"]} == {
+        (crf, labels, length) for crf in ("classic", "bigram") for labels in (3, 11) for length in (30, 120)}
+    classic = [r for r in report["crf"] if r["crf"] == "classic"]
+    assert all(r["nll_speedup"] > 0 and r["viterbi_speedup"] > 0 for r in classic)  # setup installs the [bench] extra
+    assert report["tagging"]["sentences"] > 0 and report["tagging"]["sentences_per_s"] > 0
