@@ -86,7 +86,9 @@ class TaggerModule(pl.LightningModule):
 
     # -- optimisation (paper: RMSprop 1e-3, decay 0.95, lr x 0.97 per epoch) ----------------
     def configure_optimizers(self):
+        # foreach: one multi-tensor update instead of a loop over parameters, which torch picks
+        # only on accelerators; ~3 ms (4 %) off a CPU training step (issue #6), same arithmetic.
         optimizer = torch.optim.RMSprop(self.parameters(), lr=self.hparams.lr, alpha=self.hparams.rms_alpha,
-                                        momentum=0.0)
+                                        momentum=0.0, foreach=True)
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=self.hparams.lr_decay)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
