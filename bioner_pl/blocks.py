@@ -94,6 +94,7 @@ class Encoder(nn.Module):
         """One direction of self.lstm (weights `*_l0` + suffix) over the padded batch."""
         weights = [getattr(self.lstm, f"{name}_l0{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         state = x.new_zeros(1, x.shape[0], self.lstm.hidden_size)
+        # what nn.LSTM calls: (input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
         return torch.lstm(x, (state, state), weights, True, 1, 0.0, self.training, False, True)[0]
 
 
