@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -35,6 +37,16 @@ class RealTokens:
         """(N, ...) -> (B, T, ...), zeros at padding."""
         flat = real.new_zeros(self.shape[0] * self.shape[1], *real.shape[1:]).index_copy(0, self.index, real)
         return flat.view(*self.shape, *real.shape[1:])
+
+    def reverse(self, padded: Tensor) -> Tensor:
+        """(B, T, ...) with each sentence's real tokens in reverse order, padding left in place;
+        its own inverse."""
+        return padded.gather(1, self._reversal.view(*self.shape, *[1] * (padded.dim() - 2)).expand_as(padded))
+
+    @cached_property
+    def _reversal(self) -> Tensor:  # computed once per batch, shared by every encoder
+        steps, lengths = torch.arange(self.shape[1]), self.lengths[:, None]
+        return torch.where(steps < lengths, lengths - 1 - steps, steps).to(self.index.device)
 
 
 class WordCharEmbedding(nn.Module):
@@ -76,19 +88,15 @@ class Encoder(nn.Module):
 
     def forward(self, x: Tensor, tokens: RealTokens) -> Tensor:
         bilstm = self._padded if x.device.type == "cpu" else self._packed
-        return tokens.scatter(self.project(self.dropout(tokens.select(bilstm(x, tokens.lengths)))))
+        return tokens.scatter(self.project(self.dropout(tokens.select(bilstm(x, tokens)))))
 
-    def _packed(self, x: Tensor, lengths: Tensor) -> Tensor:
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    def _packed(self, x: Tensor, tokens: RealTokens) -> Tensor:
+        packed = pack_padded_sequence(x, tokens.lengths, batch_first=True, enforce_sorted=False)
         return pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=x.shape[1])[0]
 
-    def _padded(self, x: Tensor, lengths: Tensor) -> Tensor:
-        steps = torch.arange(x.shape[1])
-        # Index that reverses each sentence's real tokens and leaves its padding; its own inverse.
-        flip = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
-        flip = flip.unsqueeze(-1).expand(-1, -1, x.shape[2])
-        backward = self._direction(x.gather(1, flip), "_reverse")
-        return torch.cat([self._direction(x, ""), backward.gather(1, flip[..., :1].expand_as(backward))], dim=-1)
+    def _padded(self, x: Tensor, tokens: RealTokens) -> Tensor:
+        backward = tokens.reverse(self._direction(tokens.reverse(x), "_reverse"))
+        return torch.cat([self._direction(x, ""), backward], dim=-1)
 
     def _direction(self, x: Tensor, suffix: str) -> Tensor:
         """One direction of self.lstm (weights `*_l0` + suffix) over the padded batch."""

@@ -105,11 +105,11 @@ def test_encoder_padded_directions_match_a_packed_bilstm():
     x = torch.randn(5, 7, 12, requires_grad=True)
     tokens = RealTokens(lengths, 7, x.device)
     mask = (torch.arange(7) < lengths[:, None]).unsqueeze(-1)
-    padded, packed = encoder._padded(x, lengths), encoder._packed(x, lengths)
+    padded, packed = encoder._padded(x, tokens), encoder._packed(x, tokens)
     assert torch.allclose(padded * mask, packed, atol=1e-6)
     weights = torch.randn_like(packed)
     grads = [torch.autograd.grad((out * mask * weights).sum(), [x, *encoder.lstm.parameters()])
-             for out in (encoder._padded(x, lengths), encoder._packed(x, lengths))]
+             for out in (encoder._padded(x, tokens), encoder._packed(x, tokens))]
     for ours, reference in zip(*grads):
         assert torch.allclose(ours, reference, atol=1e-5)
     out = encoder(x, tokens)
