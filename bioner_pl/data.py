@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import tempfile
@@ -53,40 +54,51 @@ def _valid_tag(tag: str) -> bool:
     return tag == "O" or (len(tag) > 2 and tag[:2] in ("B-", "I-"))
 
 
-def read_iob(path: str | os.PathLike) -> list[Sentence]:
-    """Read `token<TAB>tag` lines, blank line between sentences; `-DOCSTART-` lines skipped."""
+def read_columns(path: str | os.PathLike, names: tuple[str, ...] = ("token", "tag")) -> list[tuple[tuple[str, ...], ...]]:
+    """Read `token<TAB>tag[<TAB>tag ...]` lines (columns `names`, every one after the first an
+    IOB2 tag), blank line between sentences, `-DOCSTART-` lines skipped; `.gz` files too. A
+    sentence comes back as one tuple per column."""
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
     except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        line = err.object[: err.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte {err.start}: {err.reason})", path, line) from None
     except FileNotFoundError:
         raise InputError("file not found", path) from None
-    sentences, tokens, tags = [], [], []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.rstrip("\r\n")
+    except (gzip.BadGzipFile, EOFError) as err:
+        raise InputError(f"not a readable gzip file ({err})", path) from None
+    sentences, rows = [], []
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.rstrip("\r\n")
         if not line.strip():
-            if tokens:
-                sentences.append(Sentence(tuple(tokens), tuple(tags)))
-                tokens, tags = [], []
+            if rows:
+                sentences.append(tuple(zip(*rows)))
+                rows = []
             continue
         fields = line.split("\t")
-        if len(fields) != 2:
-            raise InputError(f"expected 2 tab-separated columns (token, tag), found {len(fields)}: {line!r}", path, number)
-        token, tag = fields
-        if token == "-DOCSTART-":
+        if len(fields) != len(names):
+            raise InputError(f"expected {len(names)} tab-separated columns ({', '.join(names)}), "
+                             f"found {len(fields)}: {line!r}", path, number)
+        if fields[0] == "-DOCSTART-":
             continue
-        if not token or not _valid_tag(tag):
-            problem = "empty token" if not token else f"tag {tag!r} is not IOB2 (O, B-TYPE or I-TYPE)"
-            raise InputError(problem, path, number)
-        tokens.append(token)
-        tags.append(tag)
-    if tokens:
-        sentences.append(Sentence(tuple(tokens), tuple(tags)))
+        if not fields[0]:
+            raise InputError("empty token", path, number)
+        for name, tag in zip(names[1:], fields[1:]):
+            if not _valid_tag(tag):
+                raise InputError(f"{name} {tag!r} is not IOB2 (O, B-TYPE or I-TYPE)", path, number)
+        rows.append(fields)
+    if rows:
+        sentences.append(tuple(zip(*rows)))
     if not sentences:
         raise InputError("no sentences: the file is empty", path)
     return sentences
+
+
+def read_iob(path: str | os.PathLike) -> list[Sentence]:
+    """A dataset split: `token<TAB>tag` lines (see read_columns)."""
+    return [Sentence(*columns) for columns in read_columns(path)]
 
 
 def download(url: str, target: Path, timeout: float = 30.0) -> None:

@@ -1,0 +1,78 @@
+import gzip
+
+import pytest
+
+from bioner_pl import data as ds
+from bioner_pl.compare import Run, compare
+from bioner_pl.errors import InputError
+from bioner_pl.module import entity_scores
+from conftest import run_cli
+
+
+def write_predictions(path, sentences, predictions):
+    text = "\n".join("".join(f"{t}\t{g}\t{p}\n" for t, g, p in zip(s.tokens, s.tags, pred))
+                     for s, pred in zip(sentences, predictions))
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def test_split(data_dir):
+    return ds.read_iob(data_dir / "Ex-PTM-IOB" / "test.tsv")
+
+
+def corrupt(sentences, every: int):
+    """Every `every`-th sentence tagged all O, every (every+1)-th with its I- tags turned to B-."""
+    return [["O"] * len(s.tags) if i % every == 0 else
+            [t.replace("I-", "B-") for t in s.tags] if i % (every + 1) == 0 else list(s.tags)
+            for i, s in enumerate(sentences)]
+
+
+def test_scores_are_seqeval_scores(tmp_path, test_split):
+    pred = corrupt(test_split, 3)
+    run = Run.load(str(write_predictions(tmp_path / "p.tsv.gz", test_split, pred)))
+    expected = entity_scores([list(s.tags) for s in test_split], pred)
+    assert run.scores() == pytest.approx((expected["precision"], expected["recall"], expected["f1"]), abs=1e-12)
+
+
+def test_pairs_separate_only_what_the_test_set_can(tmp_path, test_split):
+    perfect = write_predictions(tmp_path / "perfect.tsv", test_split, [list(s.tags) for s in test_split])
+    bad = write_predictions(tmp_path / "bad.tsv", test_split, corrupt(test_split, 2))
+    same = write_predictions(tmp_path / "same.tsv", test_split, corrupt(test_split, 2))
+    table = compare([str(perfect), str(bad), str(same)], resamples=500)
+    cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()]
+    pairs = {(row[0], row[1]): row[2:] for row in cells if len(row) == 5}
+    assert pairs[(str(bad), str(same))] == ["+0.00", "+0.00 – +0.00", "no"]
+    assert pairs[(str(perfect), str(bad))][2] == "A higher"
+    assert "| 100.00 | 100.00 | 100.00 | 100.00 – 100.00 |" in table
+
+
+def test_different_test_sets_are_refused(tmp_path, test_split):
+    a = write_predictions(tmp_path / "a.tsv", test_split, [list(s.tags) for s in test_split])
+    shorter = write_predictions(tmp_path / "b.tsv", test_split[1:], [list(s.tags) for s in test_split[1:]])
+    with pytest.raises(InputError, match="sentences.*same test set") as err:
+        compare([str(a), str(shorter)], resamples=10)
+    assert str(shorter) in str(err.value)
+    other_gold = [ds.Sentence(s.tokens, ("O",) * len(s.tags)) if i == 4 else s for i, s in enumerate(test_split)]
+    c = write_predictions(tmp_path / "c.tsv", other_gold, [list(s.tags) for s in other_gold])
+    with pytest.raises(InputError, match="sentence 5 .*differs"):
+        compare([str(a), str(c)], resamples=10)
+
+
+def test_cli_reads_run_directories_and_names_bad_input(tmp_path, test_split):
+    run_dir = tmp_path / "seed1"
+    run_dir.mkdir()
+    write_predictions(run_dir / "test_predictions.tsv.gz", test_split, corrupt(test_split, 4))
+    done = run_cli("bioner_pl.compare", str(run_dir), "--resamples", "200")
+    assert done.returncode == 0, done.stderr
+    assert f"| {run_dir} |" in done.stdout
+    empty = tmp_path / "unfinished"
+    empty.mkdir()
+    malformed = tmp_path / "bad.tsv"
+    malformed.write_text("a\tO\tO\nb\tO\n")
+    for path, problem in [(empty, "not a finished run"), (malformed, f"{malformed}:2: expected 3 tab-separated columns (token, gold, pred)")]:
+        failed = run_cli("bioner_pl.compare", str(path))
+        assert failed.returncode == 2 and problem in failed.stderr, failed.stderr
