@@ -78,11 +78,11 @@ def read_columns(path: str | os.PathLike, names: tuple[str, ...] = ("token", "ta
                 rows = []
             continue
         fields = line.split("\t")
+        if fields[0] == "-DOCSTART-":  # whatever columns it carries
+            continue
         if len(fields) != len(names):
             raise InputError(f"expected {len(names)} tab-separated columns ({', '.join(names)}), "
                              f"found {len(fields)}: {line!r}", path, number)
-        if fields[0] == "-DOCSTART-":
-            continue
         if not fields[0]:
             raise InputError("empty token", path, number)
         for name, tag in zip(names[1:], fields[1:]):
