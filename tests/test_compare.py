@@ -3,6 +3,7 @@ import gzip
 import pytest
 
 from bioner_pl import data as ds
+from bioner_pl import train
 from bioner_pl.compare import Run, compare
 from bioner_pl.errors import InputError
 from bioner_pl.module import entity_scores
@@ -10,12 +11,12 @@ from conftest import run_cli
 
 
 def write_predictions(path, sentences, predictions):
-    text = "\n".join("".join(f"{t}\t{g}\t{p}\n" for t, g, p in zip(s.tokens, s.tags, pred))
-                     for s, pred in zip(sentences, predictions))
-    if path.suffix == ".gz":
-        path.write_bytes(gzip.compress(text.encode()))
-    else:
-        path.write_text(text)
+    """What training writes (train.write_predictions), gzipped as `make results` stores it for .gz."""
+    plain = path.with_suffix("") if path.suffix == ".gz" else path
+    train.write_predictions(plain, sentences, dict(enumerate(predictions)))
+    if plain != path:
+        path.write_bytes(gzip.compress(plain.read_bytes()))
+        plain.unlink()
     return path
 
 
