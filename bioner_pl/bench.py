@@ -3,6 +3,8 @@
 Reports, on this machine in one run (medians of repeated measurements):
   * training step time and sentences/s of the five models (batch 16, NCBI-disease + BioNLP09),
     beside the bare BiLSTM forward+backward on the same batch, and their ratio;
+  * training time per sentence on the same sentences in shuffled and in by-length batches
+    (`batching=by_length`), which differ only in padding;
   * CRF NLL forward+backward and Viterbi against pytorch-crf (`pip install -e .[bench]`);
   * tagging throughput (sentences/s) on the NCBI-disease test split.
 """
@@ -13,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import time
 from pathlib import Path
@@ -21,7 +24,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from bioner_pl.crf import CRF
-from bioner_pl.datamodule import MultiTaskDataModule
+from bioner_pl.datamodule import MultiTaskDataModule, collate, length_grouped
 from bioner_pl.embeddings import glove_6b_50d
 from bioner_pl.inference import tag
 from bioner_pl.module import TaggerModule
@@ -56,20 +59,8 @@ def train_steps(dm: MultiTaskDataModule, repeats: int, warmup: int = 3) -> list[
     batch can cost) and the packed one (nn.LSTM over packed sequences, the usual way)."""
     loader = iter(dm.train_dataloader())
     main_batches = [b for b in (next(loader) for _ in range(2 * (repeats + warmup))) if b["task"] == 0]
-    steps = {}
-    for name, cls in ARCHS.items():
-        tasks = 1 if name == "stm" else 2
-        torch.manual_seed(0)
-        module = TaggerModule({"_target_": f"bioner_pl.models.{cls}"}, dm.names[:tasks], dm.tag_sets[:tasks],
-                              dm.words.items, dm.chars.items, dm.vectors.dim).train()
-        steps[name] = (module, module.configure_optimizers()["optimizer"])
+    steps = trainable_models(dm)
     lstm = torch.nn.LSTM(dm.vectors.dim + 30, 256, batch_first=True, bidirectional=True)
-
-    def model_step(module, optimizer, batch):
-        optimizer.zero_grad(set_to_none=True)
-        module.net(*(batch[k] for k in FIELDS), 0)["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(module.parameters(), 5.0)
-        optimizer.step()
 
     def bare_step(batch, packed: bool):
         x = torch.randn(*batch["words"].shape, dm.vectors.dim + 30, requires_grad=True)
@@ -91,6 +82,54 @@ def train_steps(dm: MultiTaskDataModule, repeats: int, warmup: int = 3) -> list[
              **{f"ratio_to_{ref}_bilstm": ratio(times[name], times[ref]) for ref in ("fused", "packed")},
              "params": sum(p.numel() for p in module.parameters())}
             for name, (module, _) in steps.items()]
+
+
+def trainable_models(dm: MultiTaskDataModule) -> dict[str, tuple]:
+    """The five models on dm's vocabularies, each with its optimizer: name -> (module, optimizer)."""
+    steps = {}
+    for name, cls in ARCHS.items():
+        tasks = 1 if name == "stm" else 2
+        torch.manual_seed(0)
+        module = TaggerModule({"_target_": f"bioner_pl.models.{cls}"}, dm.names[:tasks], dm.tag_sets[:tasks],
+                              dm.words.items, dm.chars.items, dm.vectors.dim).train()
+        steps[name] = (module, module.configure_optimizers()["optimizer"])
+    return steps
+
+
+def model_step(module, optimizer, batch) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    module.net(*(batch[k] for k in FIELDS), 0)["loss"].backward()
+    torch.nn.utils.clip_grad_norm_(module.parameters(), 5.0)
+    optimizer.step()
+
+
+def batching_cost(dm: MultiTaskDataModule, passes: int, n_batches: int = 20) -> list[dict]:
+    """Training time per sentence in shuffled and in by-length batches of the same sentences, for
+    each model: the sentences of `n_batches` by-length batches as training draws them from the whole
+    main dataset (`length_grouped`), and the same sentences shuffled into as many batches; one pass
+    over both groupings per model in turn, medians over passes."""
+    rng = random.Random(0)
+    order = list(range(dm.train_sizes[0]))  # the main dataset comes first in train_items
+    rng.shuffle(order)
+    lengths = [len(e.words) for e in dm.train_items]
+    by_length = length_grouped(order, lengths, 16, rng)[:n_batches]
+    sample = [i for b in by_length for i in b]
+    rng.shuffle(sample)
+    groupings = {"shuffled": [sample[i : i + 16] for i in range(0, len(sample), 16)], "by_length": by_length}
+    collated = {name: [collate([(i, dm.train_items[i]) for i in b]) for b in grouping]
+               for name, grouping in groupings.items()}
+    real = {name: sum(lengths[i] for b in g for i in b) / sum(len(b) * max(lengths[i] for i in b) for b in g)
+            for name, g in groupings.items()}  # real tokens / padded batch cells
+    rows = []
+    for model, (module, optimizer) in trainable_models(dm).items():
+        model_step(module, optimizer, collated["shuffled"][0])  # warm-up
+        fns = {name: lambda g=g: [model_step(module, optimizer, b) for b in g] for name, g in collated.items()}
+        times = interleaved(fns, passes, warmup=0)
+        rows.append({"model": model, "sentences": len(sample),
+                     **{f"{name}_ms_per_sentence": statistics.median(times[name]) / len(sample) for name in collated},
+                     **{f"{name}_real_tokens": real[name] for name in collated},
+                     "by_length_speedup": ratio(times["shuffled"], times["by_length"])})
+    return rows
 
 
 def crf_versus_pytorch_crf(repeats: int) -> list[dict]:
@@ -146,7 +185,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--data-dir", default=os.environ.get("BIONER_DATA_DIR", "data"))
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", default="bench.json")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["train", "crf", "tagging"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["train", "batching", "crf", "tagging"])
     args = parser.parse_args(argv)
 
     dm = MultiTaskDataModule("ncbi", ["bionlp09"], glove_6b_50d(), args.data_dir)
@@ -156,6 +195,8 @@ def main(argv=None) -> dict:
               "repeats": args.repeats}
     if "train" not in args.skip:
         report["train"] = train_steps(dm, args.repeats)
+    if "batching" not in args.skip:
+        report["batching"] = batching_cost(dm, passes=max(1, args.repeats // 10))
     if "crf" not in args.skip:
         report["crf"] = crf_versus_pytorch_crf(args.repeats)
     if "tagging" not in args.skip:
@@ -182,6 +223,11 @@ def print_report(report: dict) -> None:
         print("\ntraining step, batch 16 (NCBI-disease + BioNLP09)")
         print(_table(report["train"], ["model", "step_ms", "sentences_per_s", "fused_bilstm_ms", "ratio_to_fused_bilstm",
                                        "packed_bilstm_ms", "ratio_to_packed_bilstm"]))
+    if "batching" in report:
+        print(f"\ntraining ms per sentence, the same {report['batching'][0]['sentences']} NCBI-disease sentences "
+              "in shuffled and in by-length batches (medians of passes)")
+        print(_table(report["batching"], ["model", "shuffled_ms_per_sentence", "by_length_ms_per_sentence",
+                                          "by_length_speedup", "shuffled_real_tokens", "by_length_real_tokens"]))
     if "crf" in report:
         print("\nCRF, batch 16: NLL forward+backward and Viterbi (ms)")
         print(_table(report["crf"], ["crf", "labels", "length", "ours_nll_ms", "pytorch_crf_nll_ms", "nll_speedup",

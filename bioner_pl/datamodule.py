@@ -78,13 +78,17 @@ class TurnBatchSampler(Sampler[list[int]]):
     its own optimizer step; an epoch has as many turns as the main dataset has batches and the
     auxiliary batches cycle. mode="random" (authors' code): each step is a main batch with
     probability 0.5, else a batch of a random auxiliary dataset; same number of steps.
+    With `lengths` (one per sentence), each batch holds sentences of similar length
+    (`length_grouped`); without, batches are random slices of the shuffled dataset.
     The order depends only on (seed, epoch), so a resumed run sees the batches it would have seen.
     """
 
-    def __init__(self, sizes: list[int], batch_size: int, seed: int, mode: str = "turns"):
+    def __init__(self, sizes: list[int], batch_size: int, seed: int, mode: str = "turns",
+                 lengths: list[int] | None = None):
         if mode not in ("turns", "random"):
             raise ValueError(f"unknown multi-task schedule {mode!r}; use 'turns' or 'random'")
         self.sizes, self.batch_size, self.seed, self.mode = sizes, batch_size, seed, mode
+        self.lengths = lengths
         self.offsets = [sum(sizes[:k]) for k in range(len(sizes))]
         self.main_batches = -(-sizes[0] // batch_size)
         self.epoch = 0
@@ -101,8 +105,10 @@ class TurnBatchSampler(Sampler[list[int]]):
         while True:
             order = list(range(self.offsets[task], self.offsets[task] + self.sizes[task]))
             rng.shuffle(order)
-            for start in range(0, len(order), self.batch_size):
-                yield order[start : start + self.batch_size]
+            if self.lengths is None:
+                yield from (order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size))
+            else:
+                yield from length_grouped(order, self.lengths, self.batch_size, rng)
 
     def __iter__(self):
         rng = random.Random(self.seed * 1_000_003 + self.epoch)
@@ -125,20 +131,43 @@ def sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def length_grouped(order: list[int], lengths: list[int], batch_size: int, rng: random.Random,
+                   pool_batches: int = 50) -> list[list[int]]:
+    """Training batches of similar length from a shuffled `order`: each pool of `pool_batches`
+    batches is sorted by length and cut into batches, then all batches are shuffled. Every
+    sentence still comes once per pass and a batch's length is random, but padding drops from
+    ~50 % of the tokens to ~5 % (the authors' code also batched by length buckets)."""
+    pool = pool_batches * batch_size
+    batches = []
+    for start in range(0, len(order), pool):
+        by_length = sorted(order[start : start + pool], key=lengths.__getitem__)  # stable: ties stay shuffled
+        batches += [by_length[i : i + batch_size] for i in range(0, len(by_length), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+# How training sentences are grouped into batches (both shuffle every epoch).
+BATCHINGS = ("shuffled", "by_length")
+
+
 class MultiTaskDataModule(pl.LightningDataModule):
     """Main dataset (task 0) + auxiliary datasets; dev/test are the main dataset's."""
 
     def __init__(self, main: str, aux: list[str], vectors: WordVectors, data_dir: str | Path,
                  base_url: str | None = ds.UPSTREAM_URL, fraction: float = 1.0, seed: int = 1,
                  batch_size: int = 16, eval_batch_size: int = 128, schedule: str = "turns",
-                 train_on_dev: bool = False, max_vocab: int = 50_000, num_workers: int = 0):
+                 batching: str = "shuffled", train_on_dev: bool = False, max_vocab: int = 50_000,
+                 num_workers: int = 0):
         super().__init__()
+        if batching not in BATCHINGS:
+            raise InputError(f"unknown batching {batching!r}; use one of {', '.join(BATCHINGS)}")
         self.names = [ds.check_dataset_name(n) for n in [main, *aux]]
         if len(set(self.names)) != len(self.names):
             raise InputError(f"a dataset appears twice in main + aux: {self.names}")
         self.vectors, self.data_dir, self.base_url = vectors, Path(data_dir), base_url
         self.fraction, self.seed, self.batch_size = fraction, seed, batch_size
-        self.eval_batch_size, self.schedule, self.train_on_dev = eval_batch_size, schedule, train_on_dev
+        self.eval_batch_size, self.schedule, self.batching = eval_batch_size, schedule, batching
+        self.train_on_dev = train_on_dev
         self.max_vocab, self.num_workers = max_vocab, num_workers
         self.prepared = False
 
@@ -172,7 +201,8 @@ class MultiTaskDataModule(pl.LightningDataModule):
         return embedding_matrix(self.words, self.vectors, self.seed)
 
     def train_dataloader(self) -> DataLoader:
-        sampler = TurnBatchSampler(self.train_sizes, self.batch_size, self.seed, self.schedule)
+        lengths = [len(e.words) for e in self.train_items] if self.batching == "by_length" else None
+        sampler = TurnBatchSampler(self.train_sizes, self.batch_size, self.seed, self.schedule, lengths)
         return DataLoader(EncodedDataset(self.train_items), batch_sampler=sampler, collate_fn=collate,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from bioner_pl.naming import aux_list, protocol_name
+
 MAINS = ["bc2gm", "exptm", "ncbi", "linnaeus"]
 MODELS = ["stm", "fs", "sp", "adv", "cs"]
 AUXS = ["jnlpba", "bc5cdr", "bionlp09", "bionlp11id", "bionlp13pc"]
@@ -57,10 +59,10 @@ class Cell:
         return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})"
 
 
-def key(model: str, arch: dict, main: str, aux, embedding: str, fraction: float) -> tuple:
+def key(model: str, arch: dict, main: str, aux, embedding: str, fraction: float, protocol: dict) -> tuple:
     variant = (float(arch.get("alpha", 0.01)), float(arch.get("beta", 0.001))) if model == "adv" else None
     crf = "bigram" if arch.get("bigram", True) else "classic"
-    return (model, variant, crf, main, tuple(aux), embedding, float(fraction))
+    return (model, variant, crf, main, tuple(aux), embedding, float(fraction), protocol_name(**protocol))
 
 
 def _failed_run_key(run_dir: Path) -> tuple | None:
@@ -69,10 +71,10 @@ def _failed_run_key(run_dir: Path) -> tuple | None:
     if not saved.exists():
         return None
     cfg = OmegaConf.load(saved)
-    aux = OmegaConf.select(cfg, "aux", default="none")  # resolves ${partner}
-    aux = [] if aux in (None, "none") else ([aux] if isinstance(aux, str) else list(aux))
+    aux = aux_list(OmegaConf.select(cfg, "aux", default="none"))  # resolves ${partner}
     arch = {k: v for k, v in cfg.model.arch.items() if k != "_target_"}
-    return key(cfg.model.name, arch, cfg.main, aux, cfg.embedding.name, cfg.fraction)
+    protocol = {k: cfg[k] for k in ("schedule", "batching", "train_on_dev") if k in cfg}
+    return key(cfg.model.name, arch, cfg.main, aux, cfg.embedding.name, cfg.fraction, protocol)
 
 
 def collect(roots: list[Path], min_epochs: int = 1) -> dict[tuple, Cell]:
@@ -83,7 +85,8 @@ def collect(roots: list[Path], min_epochs: int = 1) -> dict[tuple, Cell]:
             m = json.loads(path.read_text())
             if m["epochs"] < min_epochs:
                 continue
-            cells[key(m["model"], m.get("arch", {}), m["main"], m["aux"], m["embedding"], m["fraction"])].scores.append(m["test"])
+            cells[key(m["model"], m.get("arch", {}), m["main"], m["aux"], m["embedding"], m["fraction"],
+                      m.get("protocol", {}))].scores.append(m["test"])
         for path in sorted(root.rglob("error.txt")):
             if not (path.parent / "metrics.json").exists() and (k := _failed_run_key(path.parent)):
                 cells[k].failed += 1
@@ -91,13 +94,14 @@ def collect(roots: list[Path], min_epochs: int = 1) -> dict[tuple, Cell]:
 
 
 class Tables:
-    def __init__(self, cells: dict[tuple, Cell], embedding: str = "glove50"):
-        self.cells, self.embedding, self.paper = cells, embedding, paper()
+    def __init__(self, cells: dict[tuple, Cell], embedding: str = "glove50", protocol: str = ""):
+        self.cells, self.embedding, self.protocol, self.paper = cells, embedding, protocol, paper()
 
     def cell(self, model, main, aux=(), fraction=1.0, embedding=None, variant=None, crf="bigram") -> Cell:
         if model == "adv" and variant is None:
             variant = (0.01, 0.001)
-        return self.cells.get((model, variant, crf, main, tuple(aux), embedding or self.embedding, float(fraction)), Cell())
+        return self.cells.get((model, variant, crf, main, tuple(aux), embedding or self.embedding, float(fraction),
+                               self.protocol), Cell())
 
     def partner(self, main: str) -> tuple:
         return (self.paper["best_partner"][main],)
@@ -226,15 +230,19 @@ def main(argv=None) -> Path:
     parser.add_argument("--roots", nargs="+", default=["outputs/runs"], help="folders searched for metrics.json")
     parser.add_argument("--out", default="tables")
     parser.add_argument("--embedding", default="glove50", help="the embedding of Tables 2, 4, 5 and 6")
+    parser.add_argument("--protocol", default="", help="the runs of one protocol variant, e.g. by_length "
+                        "(the run directory's level above seed<N>); default: the paper's protocol")
     parser.add_argument("--min-epochs", type=int, default=80,
                         help="leave out shorter runs (the protocol has 80 epochs; 1 for smoke sweeps)")
     parser.add_argument("--no-charts", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = Tables(collect([Path(r) for r in args.roots if Path(r).exists()], args.min_epochs), args.embedding)
+    tables = Tables(collect([Path(r) for r in args.roots if Path(r).exists()], args.min_epochs), args.embedding,
+                    args.protocol)
+    protocol = f"training protocol {args.protocol}; " if args.protocol else ""
     report = [f"# Our results beside the paper's\n\nOurs: {args.embedding} unless the table says otherwise; "
-              f"runs of at least {args.min_epochs} epochs; mean ± std over seeds (n). Δ = ours − paper.\n"]
+              f"{protocol}runs of at least {args.min_epochs} epochs; mean ± std over seeds (n). Δ = ours − paper.\n"]
     for name in ("table2", "table4", "table5", "table6", "table7", "adv_grid"):
         title, header, rows = getattr(tables, name)()
         report.append(markdown(title, header, rows))

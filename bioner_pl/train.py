@@ -22,6 +22,7 @@ from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, Ri
 from bioner_pl.datamodule import MultiTaskDataModule
 from bioner_pl.errors import InputError
 from bioner_pl.module import TaggerModule
+from bioner_pl.naming import aux_list, aux_name, protocol_name, run_name
 
 log = logging.getLogger("bioner_pl")
 # Lightning's own noise: our module (not the DataModule) deliberately keeps `lengths` on the CPU,
@@ -30,25 +31,9 @@ warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_devic
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
 
 
-def aux_list(aux) -> list[str]:
-    """`aux` as given on the command line: none, a name, or a list of names."""
-    if aux is None or (isinstance(aux, str) and aux.lower() in ("none", "")):
-        return []
-    names = list(aux) if isinstance(aux, (list, tuple, ListConfig)) else [aux]
-    return [str(n) for n in names if str(n).lower() != "none"]
-
-
-def aux_name(aux) -> str:
-    return "+".join(aux_list(aux)) or "none"
-
-
-def run_name(model, main, aux, embedding, fraction, seed) -> str:
-    """One deterministic directory per configuration: rerunning it with resume=true continues it."""
-    return f"{model}/{main}__{aux_name(aux)}/{embedding}/frac{float(fraction):g}/seed{seed}"
-
-
 OmegaConf.register_new_resolver("aux_name", aux_name, replace=True)
 OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+OmegaConf.register_new_resolver("protocol_name", protocol_name, replace=True)
 OmegaConf.register_new_resolver("crf_suffix", lambda bigram: "" if bigram else "-classic", replace=True)
 
 
@@ -103,7 +88,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     datamodule = MultiTaskDataModule(
         cfg.main, aux, vectors, cfg.data.dir, cfg.data.base_url, fraction=cfg.fraction, seed=cfg.seed,
         batch_size=cfg.batch_size, eval_batch_size=cfg.eval_batch_size, schedule=cfg.schedule,
-        train_on_dev=cfg.train_on_dev, max_vocab=cfg.data.max_vocab)
+        batching=cfg.batching, train_on_dev=cfg.train_on_dev, max_vocab=cfg.data.max_vocab)
     datamodule.prepare()
     module = TaggerModule(
         OmegaConf.to_container(cfg.model.arch), datamodule.names, datamodule.tag_sets, datamodule.words.items,
@@ -133,7 +118,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     metrics = {
         "model": cfg.model.name, "arch": {k: v for k, v in cfg.model.arch.items() if k != "_target_"},
         "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
-        "fraction": cfg.fraction, "seed": cfg.seed, "best_epoch": best_epoch, "epochs": trainer.current_epoch,
+        "fraction": cfg.fraction, "seed": cfg.seed,
+        "protocol": {"schedule": cfg.schedule, "batching": cfg.batching, "train_on_dev": cfg.train_on_dev},
+        "best_epoch": best_epoch, "epochs": trainer.current_epoch,
         "params": sum(p.numel() for p in module.net.parameters()),
         "wall_seconds": round(fit_seconds + time.time() - fitted, 1), "threads": torch.get_num_threads(), "dev": dev, "test": test,
         "checkpoint": str(Path(best).relative_to(out_dir)) if Path(best).is_relative_to(out_dir) else best,

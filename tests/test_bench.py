@@ -14,6 +14,10 @@ def test_bench_runs_end_to_end_and_reports_every_part(tmp_path):
     for row in report["train"]:
         assert row["step_ms"] > 0 and row["fused_bilstm_ms"] > 0 and row["ratio_to_packed_bilstm"] > 0
     assert report["train"][-1]["params"] > report["train"][0]["params"]  # CS-MTM has more encoders than STM
+    assert [row["model"] for row in report["batching"]] == list(bench.ARCHS)
+    for row in report["batching"]:
+        assert row["shuffled_ms_per_sentence"] > 0 and row["by_length_ms_per_sentence"] > 0
+        assert 0 < row["shuffled_real_tokens"] < row["by_length_real_tokens"] <= 1
     assert {(r["crf"], r["labels"], r["length"]) for r in report["crf"]} == {
         (crf, labels, length) for crf in ("classic", "bigram") for labels in (3, 11) for length in (30, 120)}
     classic = [r for r in report["crf"] if r["crf"] == "classic"]

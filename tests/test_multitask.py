@@ -1,4 +1,6 @@
 import json
+import random
+import statistics
 from collections import Counter
 
 import pytest
@@ -7,6 +9,7 @@ import torch
 from bioner_pl.blocks import CrossGate, Encoder, GradientReversal, RealTokens, diff_loss
 from bioner_pl.datamodule import MultiTaskDataModule, TurnBatchSampler, collate
 from bioner_pl.embeddings import random_vectors
+from bioner_pl.errors import InputError
 from bioner_pl.models import Adversarial, CrossSharing, FullyShared, SharedPrivate, SingleTask
 from bioner_pl.module import TaggerModule
 from conftest import SMALL_VECTORS, TINY, run_cli
@@ -42,6 +45,26 @@ def test_random_schedule_is_the_authors_variant():
     assert len(tasks) == 200 and 70 < tasks.count(0) < 130 and tasks[:6] != [0, 1] * 3
     with pytest.raises(ValueError):
         TurnBatchSampler([4], 2, 1, mode="sometimes")
+
+
+def test_by_length_batches_group_similar_lengths_and_keep_every_sentence():
+    lengths = [random.Random(i).randint(1, 120) for i in range(2000)] + [5] * 300  # main, then aux
+    spread = lambda batches: statistics.mean(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches)
+    by_length = TurnBatchSampler([2000, 300], batch_size=16, seed=1, lengths=lengths)
+    batches = epoch(by_length, 0)
+    main = [i for b in batches[::2] for i in b]
+    assert sorted(main) == list(range(2000)) and all(i >= 2000 for b in batches[1::2] for i in b)
+    shuffled = epoch(TurnBatchSampler([2000, 300], batch_size=16, seed=1), 0)
+    assert spread(batches[::2]) < 0.1 * spread(shuffled[::2])
+    longest = [max(lengths[i] for i in b) for b in batches[::2]]
+    descents = sum(a > b for a, b in zip(longest, longest[1:]))
+    assert len(longest) / 4 < descents < 3 * len(longest) / 4  # batch lengths come in random order
+    assert batches == epoch(by_length, 0) and batches != epoch(by_length, 1)
+
+
+def test_unknown_batching_is_an_input_error():
+    with pytest.raises(InputError, match="unknown batching 'sorted'; use one of shuffled, by_length"):
+        MultiTaskDataModule("ncbi", [], random_vectors(10), "data", batching="sorted")
 
 
 def test_gradient_reversal_flips_only_the_sign():

@@ -62,6 +62,31 @@ def test_size_and_adv_grids_name_distinct_run_dirs():
     assert len(adv) == 36 and any(s.startswith("adv-a0.1-b0.01/") for s in adv)
 
 
+@pytest.mark.parametrize("overrides, protocol_dir", [
+    ([], ""),  # the paper's protocol keeps the directories of every run made before the switches
+    (["batching=by_length"], "by_length/"),
+    (["schedule=random", "train_on_dev=true"], "random-schedule+train+dev/"),
+])
+def test_protocol_switches_get_their_own_run_dir(overrides, protocol_dir):
+    [job] = jobs("models", "model=cs", "+pair=exptm", *overrides)
+    assert job_config("models", job, True).hydra.sweep.subdir == f"cs/exptm__bionlp09/glove50/frac1/{protocol_dir}seed1"
+
+
+def test_tables_keep_protocol_variants_apart(tmp_path):
+    def run(seed, f1, protocol=None):
+        metrics = {"model": "stm", "main": "ncbi", "aux": [], "embedding": "glove50", "fraction": 1.0, "epochs": 80,
+                   "test": {"precision": f1, "recall": f1, "f1": f1}, **({"protocol": protocol} if protocol else {})}
+        (tmp_path / str(seed)).mkdir()
+        (tmp_path / str(seed) / "metrics.json").write_text(json.dumps(metrics))
+
+    run(1, 0.80)  # written before metrics.json recorded the protocol: the paper's
+    run(2, 0.82, {"schedule": "turns", "batching": "shuffled", "train_on_dev": False})
+    run(3, 0.90, {"schedule": "turns", "batching": "by_length", "train_on_dev": False})
+    cells = tables.collect([tmp_path])
+    assert tables.Tables(cells).cell("stm", "ncbi").text("f1").startswith("81.00 ± 1.41 (n=2)")
+    assert tables.Tables(cells, protocol="by_length").cell("stm", "ncbi").text("f1") == "90.00"
+
+
 @pytest.mark.parametrize("launcher, target", [("local_parallel", "JoblibLauncher"), ("slurm", "SlurmLauncher")])
 def test_launchers_compose(launcher, target):
     cfg = job_config("pairs", ["hydra/launcher=" + launcher, "hydra.launcher.timeout_min=60"]
