@@ -18,8 +18,8 @@ def aux_name(aux) -> str:
 
 
 def protocol_name(schedule="turns", batching="shuffled", train_on_dev=False) -> str:
-    """The training-protocol switches set away from the paper's protocol ('' when none is), so
-    that such runs get their own directory and table cells."""
+    """The training-protocol switches set away from their defaults, the protocol of our
+    reproduction ('' when none is), so that such runs get their own directory and table cells."""
     switches = [f"{schedule}-schedule" if schedule != "turns" else "",
                 batching if batching != "shuffled" else "", "train+dev" if train_on_dev else ""]
     return "+".join(s for s in switches if s)
