@@ -54,5 +54,5 @@ results:                       # finished runs -> results/ (metrics + gzipped pr
 
 ROOTS ?= outputs/runs results/runs
 TABLES ?= tables
-tables: setup                  # our numbers beside the paper's: Markdown, CSV, PNG in $(TABLES)/ (PROTOCOL=by_length: those runs)
-	$(PYTHON) -m bioner_pl.tables --roots $(ROOTS) --out $(TABLES) $(if $(SMOKE),--min-epochs 1) $(if $(PROTOCOL),--protocol $(PROTOCOL))
+tables: setup                  # our numbers beside the paper's: Markdown, CSV, PNG in $(TABLES)/ (a protocol variant's in $(TABLES)/<variant>/)
+	$(PYTHON) -m bioner_pl.tables --roots $(ROOTS) --out $(TABLES) $(if $(SMOKE),--min-epochs 1)

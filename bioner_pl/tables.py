@@ -4,6 +4,7 @@ Reads every run's metrics.json (and error.txt of failed runs) under the output r
 for Tables 2, 4, 5, 6, 7 and the ADV-MTM alpha/beta grid, Markdown and CSV with the paper's score,
 ours (mean ± std over seeds, n) and the difference, plus PNG charts for Tables 2 and 4.
 Cells nobody ran show "—", cells whose every run failed show "failed"; partial sweeps are fine.
+Runs of a protocol variant (e.g. batching=by_length) get their own tables, in OUT/<variant>/.
 """
 
 from __future__ import annotations
@@ -225,34 +226,38 @@ def charts(tables: Tables, out: Path) -> None:
     plt.close(fig)
 
 
-def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--roots", nargs="+", default=["outputs/runs"], help="folders searched for metrics.json")
-    parser.add_argument("--out", default="tables")
-    parser.add_argument("--embedding", default="glove50", help="the embedding of Tables 2, 4, 5 and 6")
-    parser.add_argument("--protocol", default="", help="the runs of one protocol variant, e.g. by_length "
-                        "(the run directory's level above seed<N>); default: the paper's protocol")
-    parser.add_argument("--min-epochs", type=int, default=80,
-                        help="leave out shorter runs (the protocol has 80 epochs; 1 for smoke sweeps)")
-    parser.add_argument("--no-charts", action="store_true")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
+def write(tables: Tables, out: Path, min_epochs: int, with_charts: bool = True) -> None:
+    """tables.md, one CSV per table and the charts of one protocol's runs, into out/."""
     out.mkdir(parents=True, exist_ok=True)
-    tables = Tables(collect([Path(r) for r in args.roots if Path(r).exists()], args.min_epochs), args.embedding,
-                    args.protocol)
-    protocol = f"training protocol {args.protocol}; " if args.protocol else ""
-    report = [f"# Our results beside the paper's\n\nOurs: {args.embedding} unless the table says otherwise; "
-              f"{protocol}runs of at least {args.min_epochs} epochs; mean ± std over seeds (n). Δ = ours − paper.\n"]
+    protocol = f"training protocol {tables.protocol}; " if tables.protocol else ""
+    report = [f"# Our results beside the paper's\n\nOurs: {tables.embedding} unless the table says otherwise; "
+              f"{protocol}runs of at least {min_epochs} epochs; mean ± std over seeds (n). Δ = ours − paper.\n"]
     for name in ("table2", "table4", "table5", "table6", "table7", "adv_grid"):
         title, header, rows = getattr(tables, name)()
         report.append(markdown(title, header, rows))
         with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows([header, *rows])
     (out / "tables.md").write_text("\n".join(report), encoding="utf-8")
-    if not args.no_charts:
+    if with_charts:
         charts(tables, out)
-    print(f"{sum(len(c.scores) for c in tables.cells.values())} runs, "
-          f"{sum(c.failed for c in tables.cells.values())} failed -> {out / 'tables.md'}")
+    cells = [c for k, c in tables.cells.items() if k[-1] == tables.protocol]
+    print(f"{sum(len(c.scores) for c in cells)} runs, {sum(c.failed for c in cells)} failed -> {out / 'tables.md'}")
+
+
+def main(argv=None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--roots", nargs="+", default=["outputs/runs"], help="folders searched for metrics.json")
+    parser.add_argument("--out", default="tables", help="the default protocol's tables; a protocol variant's "
+                        "runs (e.g. batching=by_length) get theirs in OUT/<variant>/")
+    parser.add_argument("--embedding", default="glove50", help="the embedding of Tables 2, 4, 5 and 6")
+    parser.add_argument("--min-epochs", type=int, default=80,
+                        help="leave out shorter runs (the protocol has 80 epochs; 1 for smoke sweeps)")
+    parser.add_argument("--no-charts", action="store_true")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    cells = collect([Path(r) for r in args.roots if Path(r).exists()], args.min_epochs)
+    for protocol in sorted({k[-1] for k in cells} | {""}):
+        write(Tables(cells, args.embedding, protocol), out / protocol, args.min_epochs, not args.no_charts)
     return out
 
 

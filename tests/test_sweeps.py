@@ -85,6 +85,10 @@ def test_tables_keep_protocol_variants_apart(tmp_path):
     cells = tables.collect([tmp_path])
     assert tables.Tables(cells).cell("stm", "ncbi").text("f1").startswith("81.00 ± 1.41 (n=2)")
     assert tables.Tables(cells, protocol="by_length").cell("stm", "ncbi").text("f1") == "90.00"
+    tables.main(["--roots", str(tmp_path), "--out", str(tmp_path / "tables"), "--no-charts"])
+    assert "81.00 ± 1.41 (n=2)" in (tmp_path / "tables/table2.csv").read_text()
+    by_length = (tmp_path / "tables/by_length/tables.md").read_text()
+    assert "training protocol by_length" in by_length and "| 90.00 |" in by_length
 
 
 @pytest.mark.parametrize("launcher, target", [("local_parallel", "JoblibLauncher"), ("slurm", "SlurmLauncher")])
