@@ -71,6 +71,12 @@ def collate(batch: list[tuple[int, Encoded]]) -> dict:
             "task": encoded[0].task, "index": torch.tensor([i for i, _ in batch])}
 
 
+# How training sentences are grouped into batches (both shuffle every epoch), and how the
+# datasets take turns (TurnBatchSampler).
+BATCHINGS = ("shuffled", "by_length")
+SCHEDULES = ("turns", "random")
+
+
 class TurnBatchSampler(Sampler[list[int]]):
     """Training batches over datasets laid end to end (`sizes`, main first).
 
@@ -85,8 +91,8 @@ class TurnBatchSampler(Sampler[list[int]]):
 
     def __init__(self, sizes: list[int], batch_size: int, seed: int, mode: str = "turns",
                  lengths: list[int] | None = None):
-        if mode not in ("turns", "random"):
-            raise ValueError(f"unknown multi-task schedule {mode!r}; use 'turns' or 'random'")
+        if mode not in SCHEDULES:
+            raise ValueError(f"unknown multi-task schedule {mode!r}; use one of {', '.join(SCHEDULES)}")
         self.sizes, self.batch_size, self.seed, self.mode = sizes, batch_size, seed, mode
         self.lengths = lengths
         self.offsets = [sum(sizes[:k]) for k in range(len(sizes))]
@@ -146,10 +152,6 @@ def length_grouped(order: list[int], lengths: list[int], batch_size: int, rng: r
     return batches
 
 
-# How training sentences are grouped into batches (both shuffle every epoch).
-BATCHINGS = ("shuffled", "by_length")
-
-
 class MultiTaskDataModule(pl.LightningDataModule):
     """Main dataset (task 0) + auxiliary datasets; dev/test are the main dataset's."""
 
@@ -159,8 +161,9 @@ class MultiTaskDataModule(pl.LightningDataModule):
                  batching: str = "shuffled", train_on_dev: bool = False, max_vocab: int = 50_000,
                  num_workers: int = 0):
         super().__init__()
-        if batching not in BATCHINGS:
-            raise InputError(f"unknown batching {batching!r}; use one of {', '.join(BATCHINGS)}")
+        for option, value, known in (("batching", batching, BATCHINGS), ("schedule", schedule, SCHEDULES)):
+            if value not in known:
+                raise InputError(f"unknown {option} {value!r}; use one of {', '.join(known)}")
         self.names = [ds.check_dataset_name(n) for n in [main, *aux]]
         if len(set(self.names)) != len(self.names):
             raise InputError(f"a dataset appears twice in main + aux: {self.names}")

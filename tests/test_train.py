@@ -64,6 +64,7 @@ def test_resume_reaches_the_same_state(tmp_path):
     (["main=exptm", "data.base_url=null", "data.dir=/nonexistent"], "Ex-PTM-IOB/train.tsv"),
     (["model=stm", "aux=bionlp09"], "model=stm is single-task"),
     (["batching=sorted"], "unknown batching 'sorted'"),
+    (["model=cs", "aux=bionlp09", "schedule=sometimes"], "unknown schedule 'sometimes'"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, overrides, message):
     result = train(tmp_path, *overrides)
