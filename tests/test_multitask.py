@@ -9,7 +9,6 @@ import torch
 from bioner_pl.blocks import CrossGate, Encoder, GradientReversal, RealTokens, diff_loss
 from bioner_pl.datamodule import MultiTaskDataModule, TurnBatchSampler, collate
 from bioner_pl.embeddings import random_vectors
-from bioner_pl.errors import InputError
 from bioner_pl.models import Adversarial, CrossSharing, FullyShared, SharedPrivate, SingleTask
 from bioner_pl.module import TaggerModule
 from conftest import SMALL_VECTORS, TINY, run_cli
@@ -60,11 +59,6 @@ def test_by_length_batches_group_similar_lengths_and_keep_every_sentence():
     descents = sum(a > b for a, b in zip(longest, longest[1:]))
     assert len(longest) / 4 < descents < 3 * len(longest) / 4  # batch lengths come in random order
     assert batches == epoch(by_length, 0) and batches != epoch(by_length, 1)
-
-
-def test_unknown_batching_is_an_input_error():
-    with pytest.raises(InputError, match="unknown batching 'sorted'; use one of shuffled, by_length"):
-        MultiTaskDataModule("ncbi", [], random_vectors(10), "data", batching="sorted")
 
 
 def test_gradient_reversal_flips_only_the_sign():

@@ -63,7 +63,7 @@ def test_size_and_adv_grids_name_distinct_run_dirs():
 
 
 @pytest.mark.parametrize("overrides, protocol_dir", [
-    ([], ""),  # the paper's protocol keeps the directories of every run made before the switches
+    ([], ""),  # the defaults keep the directories of every run made before the switches
     (["batching=by_length"], "by_length/"),
     (["schedule=random", "train_on_dev=true"], "random-schedule+train+dev/"),
 ])
@@ -79,7 +79,7 @@ def test_tables_keep_protocol_variants_apart(tmp_path):
         (tmp_path / str(seed)).mkdir()
         (tmp_path / str(seed) / "metrics.json").write_text(json.dumps(metrics))
 
-    run(1, 0.80)  # written before metrics.json recorded the protocol: the paper's
+    run(1, 0.80)  # written before metrics.json recorded the protocol: the defaults
     run(2, 0.82, {"schedule": "turns", "batching": "shuffled", "train_on_dev": False})
     run(3, 0.90, {"schedule": "turns", "batching": "by_length", "train_on_dev": False})
     cells = tables.collect([tmp_path])
