@@ -17,6 +17,11 @@ def aux_name(aux) -> str:
     return "+".join(aux_list(aux)) or "none"
 
 
+# The config keys that make up the training protocol: protocol_name's parameters, recorded in
+# metrics.json and read back by the tables.
+PROTOCOL_SWITCHES = ("schedule", "batching", "train_on_dev")
+
+
 def protocol_name(schedule="turns", batching="shuffled", train_on_dev=False) -> str:
     """The training-protocol switches set away from their defaults, the protocol of our
     reproduction ('' when none is), so that such runs get their own directory and table cells."""

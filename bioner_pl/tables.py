@@ -20,7 +20,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from bioner_pl.naming import aux_list, protocol_name
+from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, protocol_name
 
 MAINS = ["bc2gm", "exptm", "ncbi", "linnaeus"]
 MODELS = ["stm", "fs", "sp", "adv", "cs"]
@@ -74,7 +74,7 @@ def _failed_run_key(run_dir: Path) -> tuple | None:
     cfg = OmegaConf.load(saved)
     aux = aux_list(OmegaConf.select(cfg, "aux", default="none"))  # resolves ${partner}
     arch = {k: v for k, v in cfg.model.arch.items() if k != "_target_"}
-    protocol = {k: cfg[k] for k in ("schedule", "batching", "train_on_dev") if k in cfg}
+    protocol = {k: cfg[k] for k in PROTOCOL_SWITCHES if k in cfg}
     return key(cfg.model.name, arch, cfg.main, aux, cfg.embedding.name, cfg.fraction, protocol)
 
 

@@ -16,13 +16,13 @@ import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
 
 from bioner_pl.datamodule import MultiTaskDataModule
 from bioner_pl.errors import InputError
 from bioner_pl.module import TaggerModule
-from bioner_pl.naming import aux_list, aux_name, protocol_name, run_name
+from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, aux_name, protocol_name, run_name
 
 log = logging.getLogger("bioner_pl")
 # Lightning's own noise: our module (not the DataModule) deliberately keeps `lengths` on the CPU,
@@ -119,7 +119,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         "model": cfg.model.name, "arch": {k: v for k, v in cfg.model.arch.items() if k != "_target_"},
         "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
         "fraction": cfg.fraction, "seed": cfg.seed,
-        "protocol": {"schedule": cfg.schedule, "batching": cfg.batching, "train_on_dev": cfg.train_on_dev},
+        "protocol": {k: cfg[k] for k in PROTOCOL_SWITCHES},
         "best_epoch": best_epoch, "epochs": trainer.current_epoch,
         "params": sum(p.numel() for p in module.net.parameters()),
         "wall_seconds": round(fit_seconds + time.time() - fitted, 1), "threads": torch.get_num_threads(), "dev": dev, "test": test,
