@@ -2,7 +2,8 @@
 
 Reads every run's metrics.json (and error.txt of failed runs) under the output roots and writes,
 for Tables 2, 4, 5, 6, 7 and the ADV-MTM alpha/beta grid, Markdown and CSV with the paper's score,
-ours (mean ± std over seeds, n) and the difference, plus PNG charts for Tables 2 and 4.
+ours (mean ± std over seeds, n) and the difference, plus PNG charts for Tables 2 and 4; and a
+table of every cell that has runs, with its seeds and wall-clock time per run.
 Cells nobody ran show "—", cells whose every run failed show "failed"; partial sweeps are fine.
 Runs of a protocol variant (e.g. batching=by_length) get their own tables, in OUT/<variant>/.
 """
@@ -39,13 +40,13 @@ def paper() -> dict:
 
 @dataclass
 class Cell:
-    """All seeds of one configuration."""
+    """All seeds of one configuration: each run's metrics.json."""
 
-    scores: list[dict] = field(default_factory=list)
+    runs: list[dict] = field(default_factory=list)
     failed: int = 0
 
     def values(self, metric: str) -> list[float]:
-        return [100 * s[metric] for s in self.scores]
+        return [100 * run["test"][metric] for run in self.runs]
 
     def mean(self, metric: str) -> float | None:
         values = self.values(metric)
@@ -87,7 +88,7 @@ def collect(roots: list[Path], min_epochs: int = 1) -> dict[tuple, Cell]:
             if m["epochs"] < min_epochs:
                 continue
             cells[key(m["model"], m.get("arch", {}), m["main"], m["aux"], m["embedding"], m["fraction"],
-                      m.get("protocol", {}))].scores.append(m["test"])
+                      m.get("protocol", {}))].runs.append(m)
         for path in sorted(root.rglob("error.txt")):
             if not (path.parent / "metrics.json").exists() and (k := _failed_run_key(path.parent)):
                 cells[k].failed += 1
@@ -181,6 +182,41 @@ class Tables:
                 for main in MAINS]
         return "ADV-MTM α/β grid, F1 (test, %; the paper gives no numbers)", header, rows
 
+    def paper_f1(self, model, variant, crf, main, aux, embedding, fraction) -> float | None:
+        """The paper's F1 for a cell, from whichever of its tables has that cell."""
+        default_aux = () if model == "stm" else self.partner(main) if main in MAINS else None
+        if crf != "bigram" or variant not in (None, (0.01, 0.001)) or main not in MAINS:
+            return None
+        if embedding != self.embedding:
+            return self.paper["table7"].get(model, {}).get(embedding, {}).get(main) \
+                if fraction == 1 and aux == default_aux else None
+        if fraction != 1:
+            return self.paper["table6"][main][str(fraction)].get(model, {}).get("f1") if aux == default_aux else None
+        if aux == default_aux:
+            return self.paper["table2"][main][model]["f1"]
+        if model == "cs" and len(aux) == 1:
+            return self.paper["table4"][main].get(aux[0], self.paper["table5"][main].get(aux[0]))
+        return None
+
+    def runs(self):
+        """Every cell with runs, what it cost and how it compares: the README's results table."""
+        header = ["main (+ aux)", "model", "embedding", "training data", "seeds", "ours F1", "paper F1", "Δ",
+                  "wall per run"]
+        rank = {name: i for i, name in enumerate(MAINS + MODELS)}
+        mine = [k for k, c in self.cells.items() if k[-1] == self.protocol and c.runs]
+        rows = []
+        for k in sorted(mine, key=lambda k: (rank.get(k[3], 99), k[3], -k[6], rank.get(k[0], 99), k[4], k[5], str(k))):
+            model, variant, crf, main, aux, embedding, fraction, _ = k
+            cell = self.cells[k]
+            name = " ".join([model] + ([f"α={variant[0]:g} β={variant[1]:g}"] if variant else [])
+                            + (["classic CRF"] if crf != "bigram" else []))
+            seeds = ", ".join(str(run["seed"]) for run in sorted(cell.runs, key=lambda run: run["seed"]))
+            paper, ours, delta = self.compare(self.paper_f1(*k[:-1]), cell)
+            wall = statistics.fmean(run["wall_seconds"] for run in cell.runs) / 60
+            rows.append([" + ".join((main, *aux)), name, embedding, f"{fraction:.0%}", seeds,
+                         ours.split(" (n=")[0], paper, delta, f"{wall:.0f} min"])
+        return "Every cell run (test F1, %; wall-clock time per run)", header, rows
+
 
 def markdown(title: str, header: list[str], rows: list[list[str]]) -> str:
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -232,7 +268,7 @@ def write(tables: Tables, out: Path, min_epochs: int, with_charts: bool = True) 
     protocol = f"training protocol {tables.protocol}; " if tables.protocol else ""
     report = [f"# Our results beside the paper's\n\nOurs: {tables.embedding} unless the table says otherwise; "
               f"{protocol}runs of at least {min_epochs} epochs; mean ± std over seeds (n). Δ = ours − paper.\n"]
-    for name in ("table2", "table4", "table5", "table6", "table7", "adv_grid"):
+    for name in ("runs", "table2", "table4", "table5", "table6", "table7", "adv_grid"):
         title, header, rows = getattr(tables, name)()
         report.append(markdown(title, header, rows))
         with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
@@ -241,7 +277,7 @@ def write(tables: Tables, out: Path, min_epochs: int, with_charts: bool = True) 
     if with_charts:
         charts(tables, out)
     cells = [c for k, c in tables.cells.items() if k[-1] == tables.protocol]
-    print(f"{sum(len(c.scores) for c in cells)} runs, {sum(c.failed for c in cells)} failed -> {out / 'tables.md'}")
+    print(f"{sum(len(c.runs) for c in cells)} runs, {sum(c.failed for c in cells)} failed -> {out / 'tables.md'}")
 
 
 def main(argv=None) -> Path:

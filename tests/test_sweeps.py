@@ -75,7 +75,8 @@ def test_protocol_switches_get_their_own_run_dir(overrides, protocol_dir):
 def test_tables_keep_protocol_variants_apart(tmp_path):
     def run(seed, f1, protocol=None):
         metrics = {"model": "stm", "main": "ncbi", "aux": [], "embedding": "glove50", "fraction": 1.0, "epochs": 80,
-                   "test": {"precision": f1, "recall": f1, "f1": f1}, **({"protocol": protocol} if protocol else {})}
+                   "seed": seed, "wall_seconds": 60.0 * seed, "test": {"precision": f1, "recall": f1, "f1": f1},
+                   **({"protocol": protocol} if protocol else {})}
         (tmp_path / str(seed)).mkdir()
         (tmp_path / str(seed) / "metrics.json").write_text(json.dumps(metrics))
 
@@ -89,6 +90,25 @@ def test_tables_keep_protocol_variants_apart(tmp_path):
     assert "81.00 ± 1.41 (n=2)" in (tmp_path / "tables/table2.csv").read_text()
     by_length = (tmp_path / "tables/by_length/tables.md").read_text()
     assert "training protocol by_length" in by_length and "| 90.00 |" in by_length
+    # the runs table: seeds, paper (Table 2's NCBI STM, 86.05), difference and wall time per run
+    assert "| ncbi | stm | glove50 | 100% | 1, 2 | 81.00 ± 1.41 | 86.05 | -5.05 | 2 min |" in \
+        (tmp_path / "tables/tables.md").read_text()
+    assert "| ncbi | stm | glove50 | 100% | 3 | 90.00 | 86.05 | +3.95 | 3 min |" in by_length
+
+
+def test_runs_table_finds_each_cells_paper_score():
+    t = tables.Tables({})
+    assert t.paper_f1("cs", None, "bigram", "exptm", ("bionlp09",), "glove50", 1.0) == 72.05  # Table 2
+    assert t.paper_f1("cs", None, "bigram", "exptm", ("jnlpba",), "glove50", 1.0) == 68.81  # Table 4
+    assert t.paper_f1("cs", None, "bigram", "ncbi", ("bionlp11id_chem",), "glove50", 1.0) == 85.44  # Table 5
+    assert t.paper_f1("stm", None, "bigram", "exptm", (), "glove50", 0.1) == 46.04  # Table 6
+    assert t.paper_f1("cs", None, "bigram", "exptm", ("bionlp09",), "pmc", 1.0) == 70.61  # Table 7
+    assert t.paper_f1("adv", (0.01, 0.001), "bigram", "exptm", ("bionlp09",), "glove50", 1.0) == 71.72
+    for no_such_cell in [("adv", (0.1, 0.0), "bigram", "exptm", ("bionlp09",), "glove50", 1.0),  # grid: no numbers
+                         ("stm", None, "classic", "exptm", (), "glove50", 1.0),
+                         ("fs", None, "bigram", "exptm", ("jnlpba",), "glove50", 1.0),
+                         ("stm", None, "bigram", "jnlpba", (), "glove50", 1.0)]:
+        assert t.paper_f1(*no_such_cell) is None
 
 
 @pytest.mark.parametrize("launcher, target", [("local_parallel", "JoblibLauncher"), ("slurm", "SlurmLauncher")])
