@@ -52,13 +52,14 @@ class Cell:
         values = self.values(metric)
         return statistics.fmean(values) if values else None
 
-    def text(self, metric: str) -> str:
+    def text(self, metric: str, count: bool = True) -> str:
         values = self.values(metric)
         if not values:
             return "failed" if self.failed else MISSING
         if len(values) == 1:
             return f"{values[0]:.2f}"
-        return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})"
+        spread = f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"
+        return f"{spread} (n={len(values)})" if count else spread
 
 
 def key(model: str, arch: dict, main: str, aux, embedding: str, fraction: float, protocol: dict) -> tuple:
@@ -211,10 +212,10 @@ class Tables:
             name = " ".join([model] + ([f"α={variant[0]:g} β={variant[1]:g}"] if variant else [])
                             + (["classic CRF"] if crf != "bigram" else []))
             seeds = ", ".join(str(run["seed"]) for run in sorted(cell.runs, key=lambda run: run["seed"]))
-            paper, ours, delta = self.compare(self.paper_f1(*k[:-1]), cell)
+            paper, _, delta = self.compare(self.paper_f1(*k[:-1]), cell)
             wall = statistics.fmean(run["wall_seconds"] for run in cell.runs) / 60
             rows.append([" + ".join((main, *aux)), name, embedding, f"{fraction:.0%}", seeds,
-                         ours.split(" (n=")[0], paper, delta, f"{wall:.0f} min"])
+                         cell.text("f1", count=False), paper, delta, f"{wall:.0f} min"])
         return "Every cell run (test F1, %; wall-clock time per run)", header, rows
 
 
