@@ -109,6 +109,10 @@ class Tables:
     def partner(self, main: str) -> tuple:
         return (self.paper["best_partner"][main],)
 
+    def paired_aux(self, model: str, main: str) -> tuple:
+        """The auxiliary datasets of the paper's model comparisons: none for STM, else the best partner."""
+        return () if model == "stm" else self.partner(main)
+
     @staticmethod
     def compare(paper_value: float | None, cell: Cell, metric: str = "f1") -> list[str]:
         """[paper, ours, ours - paper]."""
@@ -127,7 +131,7 @@ class Tables:
             for metric in METRICS:
                 row = [main, metric]
                 for model in MODELS:
-                    cell = self.cell(model, main, () if model == "stm" else self.partner(main))
+                    cell = self.cell(model, main, self.paired_aux(model, main))
                     row += self.compare(self.paper["table2"][main][model][metric], cell, metric)
                 rows.append(row)
         return "Table 2: model comparison (test, %)", header, rows
@@ -159,7 +163,7 @@ class Tables:
                 row = [main, metric]
                 for fraction in FRACTIONS:
                     for model in ("stm", "cs"):
-                        cell = self.cell(model, main, () if model == "stm" else self.partner(main), fraction)
+                        cell = self.cell(model, main, self.paired_aux(model, main), fraction)
                         row += self.compare(self.paper["table6"][main][str(fraction)][model][metric], cell, metric)
                 rows.append(row)
         return "Table 6: training-set size (test, %)", header, rows
@@ -172,7 +176,7 @@ class Tables:
             row = [embedding]
             for model in ("stm", "cs"):
                 for main in MAINS:
-                    cell = self.cell(model, main, () if model == "stm" else self.partner(main), embedding=embedding)
+                    cell = self.cell(model, main, self.paired_aux(model, main), embedding=embedding)
                     row += self.compare(self.paper["table7"][model].get(embedding, {}).get(main), cell)
             rows.append(row)
         return "Table 7: word embeddings, F1 (test, %; the paper's GloVe is 100-d)", header, rows
@@ -185,15 +189,15 @@ class Tables:
 
     def paper_f1(self, model, variant, crf, main, aux, embedding, fraction) -> float | None:
         """The paper's F1 for a cell, from whichever of its tables has that cell."""
-        default_aux = () if model == "stm" else self.partner(main) if main in MAINS else None
         if crf != "bigram" or variant not in (None, (0.01, 0.001)) or main not in MAINS:
             return None
+        paired = aux == self.paired_aux(model, main)
         if embedding != self.embedding:
             return self.paper["table7"].get(model, {}).get(embedding, {}).get(main) \
-                if fraction == 1 and aux == default_aux else None
+                if fraction == 1 and paired else None
         if fraction != 1:
-            return self.paper["table6"][main][str(fraction)].get(model, {}).get("f1") if aux == default_aux else None
-        if aux == default_aux:
+            return self.paper["table6"][main][str(fraction)].get(model, {}).get("f1") if paired else None
+        if paired:
             return self.paper["table2"][main][model]["f1"]
         if model == "cs" and len(aux) == 1:
             return self.paper["table4"][main].get(aux[0], self.paper["table5"][main].get(aux[0]))
@@ -233,7 +237,7 @@ def charts(tables: Tables, out: Path) -> None:
 
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.5), sharey=False)
     for ax, main in zip(axes, MAINS):
-        ours = [tables.cell(m, main, () if m == "stm" else tables.partner(main)).mean("f1") for m in MODELS]
+        ours = [tables.cell(m, main, tables.paired_aux(m, main)).mean("f1") for m in MODELS]
         theirs = [tables.paper["table2"][main][m]["f1"] for m in MODELS]
         x = np.arange(len(MODELS))
         ax.bar(x - 0.2, theirs, 0.4, label="paper")
