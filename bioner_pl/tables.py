@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from omegaconf import OmegaConf
 
@@ -62,13 +63,26 @@ class Cell:
         return f"{spread} (n={len(values)})" if count else spread
 
 
-def key(model: str, arch: dict, main: str, aux, embedding: str, fraction: float, protocol: dict) -> tuple:
+class CellKey(NamedTuple):
+    """One configuration, all seeds: what a table cell is."""
+
+    model: str
+    variant: tuple[float, float] | None  # ADV-MTM's (alpha, beta); None for the other models
+    crf: str  # bigram | classic
+    main: str
+    aux: tuple[str, ...]
+    embedding: str
+    fraction: float
+    protocol: str  # protocol_name of the switches set away from their defaults; "" for none
+
+
+def key(model: str, arch: dict, main: str, aux, embedding: str, fraction: float, protocol: dict) -> CellKey:
     variant = (float(arch.get("alpha", 0.01)), float(arch.get("beta", 0.001))) if model == "adv" else None
     crf = "bigram" if arch.get("bigram", True) else "classic"
-    return (model, variant, crf, main, tuple(aux), embedding, float(fraction), protocol_name(**protocol))
+    return CellKey(model, variant, crf, main, tuple(aux), embedding, float(fraction), protocol_name(**protocol))
 
 
-def _failed_run_key(run_dir: Path) -> tuple | None:
+def _failed_run_key(run_dir: Path) -> CellKey | None:
     """A failed run has no metrics.json: read what it was from Hydra's saved config."""
     saved = run_dir / ".hydra" / "config.yaml"
     if not saved.exists():
@@ -80,9 +94,9 @@ def _failed_run_key(run_dir: Path) -> tuple | None:
     return key(cfg.model.name, arch, cfg.main, aux, cfg.embedding.name, cfg.fraction, protocol)
 
 
-def collect(roots: list[Path], min_epochs: int = 1) -> dict[tuple, Cell]:
+def collect(roots: list[Path], min_epochs: int = 1) -> dict[CellKey, Cell]:
     """Every run under roots; runs shorter than min_epochs (quick checks) are left out."""
-    cells: dict[tuple, Cell] = defaultdict(Cell)
+    cells: dict[CellKey, Cell] = defaultdict(Cell)
     for root in roots:
         for path in sorted(root.rglob("metrics.json")):
             m = json.loads(path.read_text())
@@ -97,14 +111,14 @@ def collect(roots: list[Path], min_epochs: int = 1) -> dict[tuple, Cell]:
 
 
 class Tables:
-    def __init__(self, cells: dict[tuple, Cell], embedding: str = "glove50", protocol: str = ""):
+    def __init__(self, cells: dict[CellKey, Cell], embedding: str = "glove50", protocol: str = ""):
         self.cells, self.embedding, self.protocol, self.paper = cells, embedding, protocol, paper()
 
     def cell(self, model, main, aux=(), fraction=1.0, embedding=None, variant=None, crf="bigram") -> Cell:
         if model == "adv" and variant is None:
             variant = (0.01, 0.001)
-        return self.cells.get((model, variant, crf, main, tuple(aux), embedding or self.embedding, float(fraction),
-                               self.protocol), Cell())
+        return self.cells.get(CellKey(model, variant, crf, main, tuple(aux), embedding or self.embedding,
+                                      float(fraction), self.protocol), Cell())
 
     def partner(self, main: str) -> tuple:
         return (self.paper["best_partner"][main],)
@@ -208,15 +222,16 @@ class Tables:
         header = ["main (+ aux)", "model", "embedding", "training data", "seeds", "ours F1", "paper F1", "Δ",
                   "wall per run"]
         rank = {name: i for i, name in enumerate(MAINS + MODELS)}
-        mine = [k for k, c in self.cells.items() if k[-1] == self.protocol and c.runs]
+        mine = [k for k, c in self.cells.items() if k.protocol == self.protocol and c.runs]
         rows = []
-        for k in sorted(mine, key=lambda k: (rank.get(k[3], 99), k[3], -k[6], rank.get(k[0], 99), k[4], k[5], str(k))):
+        for k in sorted(mine, key=lambda k: (rank.get(k.main, 99), k.main, -k.fraction, rank.get(k.model, 99),
+                                             k.aux, k.embedding, str(k))):
             model, variant, crf, main, aux, embedding, fraction, _ = k
             cell = self.cells[k]
             name = " ".join([model] + ([f"α={variant[0]:g} β={variant[1]:g}"] if variant else [])
                             + (["classic CRF"] if crf != "bigram" else []))
             seeds = ", ".join(str(run["seed"]) for run in sorted(cell.runs, key=lambda run: run["seed"]))
-            paper, _, delta = self.compare(self.paper_f1(*k[:-1]), cell)
+            paper, _, delta = self.compare(self.paper_f1(model, variant, crf, main, aux, embedding, fraction), cell)
             wall = statistics.fmean(run["wall_seconds"] for run in cell.runs) / 60
             rows.append([" + ".join((main, *aux)), name, embedding, f"{fraction:.0%}", seeds,
                          cell.text("f1", count=False), paper, delta, f"{wall:.0f} min"])
@@ -281,7 +296,7 @@ def write(tables: Tables, out: Path, min_epochs: int, with_charts: bool = True) 
     (out / "tables.md").write_text("\n".join(report), encoding="utf-8")
     if with_charts:
         charts(tables, out)
-    cells = [c for k, c in tables.cells.items() if k[-1] == tables.protocol]
+    cells = [c for k, c in tables.cells.items() if k.protocol == tables.protocol]
     print(f"{sum(len(c.runs) for c in cells)} runs, {sum(c.failed for c in cells)} failed -> {out / 'tables.md'}")
 
 
@@ -297,7 +312,7 @@ def main(argv=None) -> Path:
     args = parser.parse_args(argv)
     out = Path(args.out)
     cells = collect([Path(r) for r in args.roots if Path(r).exists()], args.min_epochs)
-    for protocol in sorted({k[-1] for k in cells} | {""}):
+    for protocol in sorted({k.protocol for k in cells} | {""}):
         write(Tables(cells, args.embedding, protocol), out / protocol, args.min_epochs, not args.no_charts)
     return out
 
