@@ -3,9 +3,11 @@
 A RUN is a run directory (its test_predictions.tsv or .tsv.gz) or a predictions file
 (token<TAB>gold<TAB>pred, as train and evaluate write them). Prints each run's entity-level
 precision, recall and F1 (the numbers in its metrics.json) with a 95 % interval for F1 from
-resampling the test sentences, and for every pair the F1 difference with a paired interval (both
-runs scored on the same resampled sentences): where that interval holds 0, this test set cannot
-separate the two runs, whatever their point scores say. Percentile bootstrap (scipy.stats). It
+resampling the test sentences; where its errors are (missed gold entities and spurious predicted
+ones, and how many of each overlap an entity on the other side: a wrong boundary or type rather
+than an entity missed or made up outright); and for every pair the F1 difference with a paired
+interval (both runs scored on the same resampled sentences): where that interval holds 0, this
+test set cannot separate the two runs, whatever their point scores say. Percentile bootstrap (scipy.stats). It
 measures the test set's sampling noise only; how much a score moves with the training seed
 (the ± over seeds in `make tables`) comes on top.
 """
@@ -32,6 +34,7 @@ class Run:
     name: str
     counts: np.ndarray  # (3, sentences): correct, predicted and gold entities of each sentence
     sentences: list      # (tokens, gold tags) of each sentence, to check that runs share a test set
+    errors: np.ndarray   # missed and spurious entities, and how many of each overlap one on the other side
 
     @classmethod
     def load(cls, path: str) -> Run:
@@ -43,7 +46,8 @@ class Run:
             file = found[0]
         sentences = read_columns(file, ("token", "gold", "pred"))
         counts = np.array([entity_counts(gold, pred) for _, gold, pred in sentences]).T
-        return cls(path, counts, [(tokens, gold) for tokens, gold, _ in sentences])
+        errors = np.array([error_counts(gold, pred) for _, gold, pred in sentences]).sum(0)
+        return cls(path, counts, [(tokens, gold) for tokens, gold, _ in sentences], errors)
 
     def scores(self) -> tuple[float, float, float]:
         correct, predicted, gold = self.counts.sum(1)
@@ -53,6 +57,19 @@ class Run:
 def entity_counts(gold: tuple[str, ...], pred: tuple[str, ...]) -> tuple[int, int, int]:
     gold_entities, pred_entities = set(get_entities(list(gold))), set(get_entities(list(pred)))
     return len(gold_entities & pred_entities), len(pred_entities), len(gold_entities)
+
+
+def error_counts(gold: tuple[str, ...], pred: tuple[str, ...]) -> tuple[int, int, int, int]:
+    """Missed gold entities, how many of them overlap a predicted one, spurious predicted entities,
+    how many of them overlap a gold one."""
+    gold_entities, pred_entities = set(get_entities(list(gold))), set(get_entities(list(pred)))
+
+    def overlapping(entities, others):  # (type, first, last) spans sharing a token
+        return sum(any(first <= other_last and other_first <= last for _, other_first, other_last in others)
+                   for _, first, last in entities)
+
+    missed, spurious = gold_entities - pred_entities, pred_entities - gold_entities
+    return len(missed), overlapping(missed, pred_entities), len(spurious), overlapping(spurious, gold_entities)
 
 
 def f1(correct, predicted, gold, axis=-1):
@@ -92,6 +109,13 @@ def compare(paths: list[str], resamples: int = 10_000, seed: int = 0, confidence
         precision, recall, score = run.scores()
         lines.append(f"| {run.name} | {100 * precision:.2f} | {100 * recall:.2f} | {100 * score:.2f} "
                      f"| {100 * low:.2f} – {100 * high:.2f} |")
+    lines += ["", "| run | gold entities | predicted | missed (overlapping a prediction) "
+              "| spurious (overlapping a gold entity) |", "|---|---|---|---|---|"]
+    for run in runs:
+        _, predicted, gold = run.counts.sum(1)
+        missed, missed_overlapping, spurious, spurious_overlapping = run.errors
+        lines.append(f"| {run.name} | {gold} | {predicted} | {missed} ({missed_overlapping}) "
+                     f"| {spurious} ({spurious_overlapping}) |")
     if len(runs) > 1:
         lines += ["", f"| A | B | F1 A − B | {level} interval | beyond test-set noise |", "|---|---|---|---|---|"]
     for a, b in itertools.combinations(runs, 2):

@@ -39,6 +39,15 @@ def test_scores_are_seqeval_scores(tmp_path, test_split):
     assert run.scores() == pytest.approx((expected["precision"], expected["recall"], expected["f1"]), abs=1e-12)
 
 
+def test_errors_are_split_into_overlapping_and_outright(tmp_path):
+    sentences = [ds.Sentence(("a", "b", "c", "d"), ("B-X", "I-X", "O", "B-X")),  # a span cut short, one missed
+                 ds.Sentence(("e", "f"), ("O", "O")),                            # one made up
+                 ds.Sentence(("g", "h"), ("B-X", "I-X"))]                        # right
+    pred = [["B-X", "O", "O", "O"], ["B-X", "O"], ["B-X", "I-X"]]
+    table = compare([str(write_predictions(tmp_path / "p.tsv", sentences, pred))], resamples=10)
+    assert f"| {tmp_path / 'p.tsv'} | 3 | 3 | 2 (1) | 2 (1) |" in table
+
+
 def test_pairs_separate_only_what_the_test_set_can(tmp_path, test_split):
     perfect = write_predictions(tmp_path / "perfect.tsv", test_split, [list(s.tags) for s in test_split])
     bad = write_predictions(tmp_path / "bad.tsv", test_split, corrupt(test_split, 2))
