@@ -203,9 +203,10 @@ class Tables:
             cells = {v: self.cell("adv", main, self.partner(main), variant=v) for v in ADV_GRID}
             ran = {v: c for v, c in cells.items() if c.runs}
             picked = max(ran, key=lambda v: ran[v].mean("f1", "dev")) if ran else None
-            rows.append([main] + [f"{c.text('f1')} (dev {c.text('f1', count=False, split='dev')})" if c.runs else c.text("f1")
-                                  for c in cells.values()]
-                        + [f"α={picked[0]:g} β={picked[1]:g}: {ran[picked].text('f1')}" if picked else MISSING])
+            scores = [f"{c.text('f1')} (dev {c.text('f1', count=False, split='dev')})" if c.runs else c.text("f1")
+                      for c in cells.values()]
+            rows.append([main, *scores, f"α={picked[0]:g} β={picked[1]:g}: {ran[picked].text('f1')}" if picked
+                         else MISSING])
         return ("ADV-MTM α/β grid, test F1 (dev F1) (%; the paper gives no numbers; picked: the point with the "
                 "best mean dev F1 among those run)", header, rows)
 
