@@ -46,10 +46,8 @@ sweep-embeddings: setup        # Table 7 (embedding files: see conf/embedding/)
 sweep-adv: setup               # ADV-MTM alpha x beta grid
 	$(SWEEP) adv $(ARGS)
 
-results:                       # finished runs -> results/ (metrics + gzipped predictions), tables rendered there
-	cd outputs/runs && find . -name metrics.json | while read f; do d=$$(dirname $$f); \
-	  mkdir -p ../../results/runs/$$d && cp $$f ../../results/runs/$$d/ && \
-	  gzip -c $$d/test_predictions.tsv > ../../results/runs/$$d/test_predictions.tsv.gz; done
+results: setup                 # finished runs -> results/runs (metrics, gzipped predictions, dev curve), tables in results/tables
+	$(PYTHON) -m bioner_pl.results --runs outputs/runs --out results/runs
 	$(MAKE) tables ROOTS=results/runs TABLES=results/tables
 
 ROOTS ?= outputs/runs results/runs

@@ -1,10 +1,12 @@
 """The training entry point, run as a user runs it."""
 
+import gzip
 import json
 
 import pytest
 import torch
 
+from bioner_pl import results
 from conftest import SMALL_VECTORS, TINY, run_cli
 
 
@@ -54,6 +56,15 @@ def test_resume_reaches_the_same_state(tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     metrics = json.loads((tmp_path / "interrupted/metrics.json").read_text())
     assert metrics["resumed"] is True and 86400 < metrics["wall_seconds"] < 86400 + 600
+    # make results: the resumed run's dev curve joins both logs and is the uninterrupted run's
+    out = tmp_path.with_name(tmp_path.name + "-results")  # beside the runs, not among them
+    assert results.collect(tmp_path, out) == 2
+    straight_curve, resumed_curve = [(out / name / "dev_curve.csv").read_text().splitlines()
+                                     for name in ("straight", "interrupted")]
+    assert resumed_curve == straight_curve and [row.split(",")[0] for row in resumed_curve] == ["epoch", "1", "2"]
+    assert gzip.decompress((out / "interrupted/test_predictions.tsv.gz").read_bytes()) == \
+        (tmp_path / "interrupted/test_predictions.tsv").read_bytes()
+    assert results.collect(tmp_path, out) == 0  # finished runs are copied once
 
 
 @pytest.mark.parametrize("overrides, message", [
