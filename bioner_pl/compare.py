@@ -7,9 +7,9 @@ resampling the test sentences; where its errors are (missed gold entities and sp
 ones, and how many of each overlap an entity on the other side: a wrong boundary or type rather
 than an entity missed or made up outright); and for every pair the F1 difference with a paired
 interval (both runs scored on the same resampled sentences): where that interval holds 0, this
-test set cannot separate the two runs, whatever their point scores say. Percentile bootstrap (scipy.stats). It
-measures the test set's sampling noise only; how much a score moves with the training seed
-(the ± over seeds in `make tables`) comes on top.
+test set cannot separate the two runs, whatever their point scores say. Percentile bootstrap
+(scipy.stats). It measures the test set's sampling noise only; how much a score moves with the
+training seed (the ± over seeds in `make tables`) comes on top.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ class Run:
                 raise InputError(f"no {' or '.join(PREDICTION_FILES)} here: not a finished run", file)
             file = found[0]
         sentences = read_columns(file, ("token", "gold", "pred"))
-        counts = np.array([entity_counts(gold, pred) for _, gold, pred in sentences]).T
-        errors = np.array([error_counts(gold, pred) for _, gold, pred in sentences]).sum(0)
+        entities = [(set(get_entities(list(gold))), set(get_entities(list(pred)))) for _, gold, pred in sentences]
+        counts = np.array([entity_counts(*pair) for pair in entities]).T
+        errors = np.array([error_counts(*pair) for pair in entities]).sum(0)
         return cls(path, counts, [(tokens, gold) for tokens, gold, _ in sentences], errors)
 
     def scores(self) -> tuple[float, float, float]:
@@ -54,15 +55,14 @@ class Run:
         return correct / max(predicted, 1), correct / max(gold, 1), f1(*self.counts)
 
 
-def entity_counts(gold: tuple[str, ...], pred: tuple[str, ...]) -> tuple[int, int, int]:
-    gold_entities, pred_entities = set(get_entities(list(gold))), set(get_entities(list(pred)))
+def entity_counts(gold_entities: set, pred_entities: set) -> tuple[int, int, int]:
+    """Correct, predicted and gold entities of a sentence (seqeval's (type, first, last) spans)."""
     return len(gold_entities & pred_entities), len(pred_entities), len(gold_entities)
 
 
-def error_counts(gold: tuple[str, ...], pred: tuple[str, ...]) -> tuple[int, int, int, int]:
+def error_counts(gold_entities: set, pred_entities: set) -> tuple[int, int, int, int]:
     """Missed gold entities, how many of them overlap a predicted one, spurious predicted entities,
     how many of them overlap a gold one."""
-    gold_entities, pred_entities = set(get_entities(list(gold))), set(get_entities(list(pred)))
 
     def overlapping(entities, others):  # (type, first, last) spans sharing a token
         return sum(any(first <= other_last and other_first <= last for _, other_first, other_last in others)

@@ -36,15 +36,15 @@ def collect(runs: Path, out: Path) -> int:
     """Copy every finished run under runs to out; returns how many were new or changed."""
     copied = 0
     for metrics in sorted(runs.rglob("metrics.json")):
-        run, target = metrics.parent, out / metrics.parent.relative_to(runs)
+        run, target, content = metrics.parent, out / metrics.parent.relative_to(runs), metrics.read_bytes()
         target.mkdir(parents=True, exist_ok=True)
-        if not (target / "metrics.json").exists() or (target / "metrics.json").read_bytes() != metrics.read_bytes():
+        if not (target / "metrics.json").exists() or (target / "metrics.json").read_bytes() != content:
             # mtime=0: the same predictions give the same bytes, so git sees no change
             (target / "test_predictions.tsv.gz").write_bytes(
                 gzip.compress((run / "test_predictions.tsv").read_bytes(), mtime=0))
-            (target / "metrics.json").write_bytes(metrics.read_bytes())
+            (target / "metrics.json").write_bytes(content)  # last: an interrupted copy is redone
             copied += 1
-        curve = dev_curve(run, json.loads(metrics.read_text())["epochs"])
+        curve = dev_curve(run, json.loads(content)["epochs"])
         if curve:
             with open(target / "dev_curve.csv", "w", newline="", encoding="utf-8") as f:
                 csv.writer(f, lineterminator="\n").writerows([["epoch", *DEV_SCORES], *curve])
