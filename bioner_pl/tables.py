@@ -31,6 +31,7 @@ SUBSETS = ["bionlp11id", "bionlp11id_chem", "bionlp11id_ggp", "bionlp11id_specie
 FRACTIONS = [1.0, 0.5, 0.25, 0.1]
 EMBEDDINGS = ["pmc", "pubmed", "pmc_pubmed", "pmc_pubmed_wiki", "glove100", "glove50"]
 ADV_GRID = [(a, b) for a in (0.0, 0.1, 0.01) for b in (0.0, 0.01, 0.001)]
+ADV_DEFAULT = (0.01, 0.001)  # the authors' config: the ADV-MTM cell of Table 2
 METRICS = ["precision", "recall", "f1"]
 MISSING = "—"
 
@@ -77,7 +78,8 @@ class CellKey(NamedTuple):
 
 
 def key(model: str, arch: dict, main: str, aux, embedding: str, fraction: float, protocol: dict) -> CellKey:
-    variant = (float(arch.get("alpha", 0.01)), float(arch.get("beta", 0.001))) if model == "adv" else None
+    variant = (float(arch.get("alpha", ADV_DEFAULT[0])), float(arch.get("beta", ADV_DEFAULT[1]))) \
+        if model == "adv" else None
     crf = "bigram" if arch.get("bigram", True) else "classic"
     return CellKey(model, variant, crf, main, tuple(aux), embedding, float(fraction), protocol_name(**protocol))
 
@@ -116,7 +118,7 @@ class Tables:
 
     def cell(self, model, main, aux=(), fraction=1.0, embedding=None, variant=None, crf="bigram") -> Cell:
         if model == "adv" and variant is None:
-            variant = (0.01, 0.001)
+            variant = ADV_DEFAULT
         return self.cells.get(CellKey(model, variant, crf, main, tuple(aux), embedding or self.embedding,
                                       float(fraction), self.protocol), Cell())
 
@@ -212,7 +214,7 @@ class Tables:
 
     def paper_f1(self, model, variant, crf, main, aux, embedding, fraction) -> float | None:
         """The paper's F1 for a cell, from whichever of its tables has that cell."""
-        if crf != "bigram" or variant not in (None, (0.01, 0.001)) or main not in MAINS:
+        if crf != "bigram" or variant not in (None, ADV_DEFAULT) or main not in MAINS:
             return None
         paired = aux == self.paired_aux(model, main)
         if embedding != self.embedding:
