@@ -5,6 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from bioner_pl.bench import ARCHS, FIELDS  # noqa: F401  (model names -> classes, batch fields, for the tests)
+from bioner_pl.datamodule import MultiTaskDataModule, collate
+from bioner_pl.embeddings import random_vectors
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_DATA = ROOT / "tests" / "fixtures" / "data"
 SHARED_DATA = ROOT.parent / "shared" / "data" / "MTL-Bioinformatics-2016"
@@ -27,3 +31,16 @@ def run_cli(module: str, *overrides: str, cwd: Path | None = None, env: dict | N
 
 TINY = ["trainer=smoke", "logger=csv"]
 SMALL_VECTORS = ["embedding=random", "embedding.vectors.dim=20"]
+
+
+@pytest.fixture(scope="module")
+def three_datasets() -> MultiTaskDataModule:
+    """NCBI-disease with BioNLP09 and Ex-PTM as auxiliaries, on the fixture slices."""
+    dm = MultiTaskDataModule("ncbi", ["bionlp09", "exptm"], random_vectors(20), data_dir=FIXTURE_DATA, base_url=None)
+    dm.prepare()
+    return dm
+
+
+def batch_of(dm: MultiTaskDataModule, task: int, size: int = 8) -> dict:
+    """The first `size` training sentences of one task, collated as training batches are."""
+    return collate([(i, e) for i, e in enumerate(dm.train_items) if e.task == task][:size])

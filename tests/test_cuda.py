@@ -10,11 +10,9 @@ import pytest
 import torch
 
 from bioner_pl.module import TaggerModule
-from conftest import SMALL_VECTORS, TINY, run_cli
-from test_multitask import ARCHS, batch_of, three_datasets  # noqa: F401 (a fixture)
+from conftest import ARCHS, FIELDS, SMALL_VECTORS, TINY, batch_of, run_cli
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-FIELDS = ("words", "chars", "tags", "mask", "lengths")
 
 
 @pytest.fixture
@@ -37,7 +35,7 @@ def loss_and_decode(module: TaggerModule, batch: dict, task: int):
 
 
 @pytest.mark.parametrize("name", list(ARCHS))
-def test_loss_gradients_and_decode_on_cuda_match_the_cpu(three_datasets, full_float32, name):  # noqa: F811
+def test_loss_gradients_and_decode_on_cuda_match_the_cpu(three_datasets, full_float32, name):
     dm = three_datasets
     tasks = 1 if name == "stm" else 2
     arch = {"_target_": f"bioner_pl.models.{ARCHS[name]}", "dropout": 0.0}

@@ -7,11 +7,10 @@ import pytest
 import torch
 
 from bioner_pl.blocks import CrossGate, Encoder, GradientReversal, RealTokens, diff_loss
-from bioner_pl.datamodule import MultiTaskDataModule, TurnBatchSampler, collate
-from bioner_pl.embeddings import random_vectors
+from bioner_pl.datamodule import TurnBatchSampler
 from bioner_pl.models import Adversarial, CrossSharing, FullyShared, SharedPrivate, SingleTask
 from bioner_pl.module import TaggerModule
-from conftest import SMALL_VECTORS, TINY, run_cli
+from conftest import ARCHS, FIELDS, SMALL_VECTORS, TINY, batch_of, run_cli
 
 SIZES = [50, 30, 20]  # main, aux 1, aux 2
 
@@ -136,22 +135,6 @@ def test_encoder_padded_directions_match_a_packed_bilstm():
     assert torch.allclose(alone[0], out[1, :2], atol=1e-6)
 
 
-@pytest.fixture(scope="module")
-def three_datasets():
-    dm = MultiTaskDataModule("ncbi", ["bionlp09", "exptm"], random_vectors(20),
-                             data_dir=__import__("conftest").FIXTURE_DATA, base_url=None)
-    dm.prepare()
-    return dm
-
-
-def batch_of(dm, task, size=8):
-    items = [(i, e) for i, e in enumerate(dm.train_items) if e.task == task][:size]
-    return collate(items)
-
-
-ARCHS = {"stm": "SingleTask", "fs": "FullyShared", "sp": "SharedPrivate", "adv": "Adversarial", "cs": "CrossSharing"}
-
-
 @pytest.mark.parametrize("name", list(ARCHS))
 def test_one_step_lowers_the_batch_loss(three_datasets, name):
     dm = three_datasets
@@ -162,7 +145,7 @@ def test_one_step_lowers_the_batch_loss(three_datasets, name):
     optimizer = module.configure_optimizers()["optimizer"]
     for task in range(tasks):
         batch = batch_of(dm, task)
-        args = [batch[k] for k in ("words", "chars", "tags", "mask", "lengths")]
+        args = [batch[k] for k in FIELDS]
         before = module.net(*args, task)
         optimizer.zero_grad()
         before["loss"].backward()
@@ -180,7 +163,7 @@ def test_three_dataset_cross_sharing_trains(three_datasets):
     optimizer = torch.optim.RMSprop(net.parameters(), lr=1e-3, alpha=0.95)
     for task in (0, 1, 2):
         batch = batch_of(dm, task)
-        args = [batch[k] for k in ("words", "chars", "tags", "mask", "lengths")]
+        args = [batch[k] for k in FIELDS]
         loss = net(*args, task)["loss"]
         optimizer.zero_grad()
         loss.backward()
