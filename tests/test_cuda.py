@@ -26,11 +26,10 @@ def full_float32():
 
 def loss_and_decode(module: TaggerModule, batch: dict, task: int):
     module.zero_grad()
-    args = [batch[k] for k in FIELDS]
-    loss = module.net(*args, task)["loss"]
+    loss = module.net(*(batch[k] for k in FIELDS), task)["loss"]
     loss.backward()
     with torch.no_grad():
-        tags = module.net.decode(*args[:2], *args[3:], task=task)
+        tags = module.net.decode(batch["words"], batch["chars"], batch["mask"], batch["lengths"], task=task)
     return loss.item(), tags.cpu()
 
 
