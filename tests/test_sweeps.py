@@ -62,12 +62,14 @@ def test_size_and_adv_grids_name_distinct_run_dirs():
     assert len(adv) == 36 and any(s.startswith("adv-a0.1-b0.01/") for s in adv)
 
 
-
 def test_adv_grid_narrows_from_the_command_line():
     """`make sweep-adv ARGS="model.arch.alpha=0.1"`: Hydra composes the grid's config with the
     command line before it sweeps, so the grid must pick ADV-MTM there, not only in its jobs."""
     primary = job_config("adv", ["+pair=exptm", "model.arch.alpha=0.1", "model.arch.beta=0"])
     assert (primary.model.name, primary.model.arch.alpha, primary.model.arch.beta) == ("adv", 0.1, 0)
+    for grid in ("pairs", "subsets"):  # the other one-model grids pick theirs the same way
+        assert job_config(grid, ["main=exptm", "aux=bionlp09"]).model.name == "cs"
+
 
 @pytest.mark.parametrize("overrides, protocol_dir", [
     ([], ""),  # the defaults keep the directories of every run made before the switches
