@@ -207,8 +207,10 @@ class Tables:
             picked = max(ran, key=lambda v: ran[v].mean("f1", "dev")) if ran else None
             scores = [f"{c.text('f1')} (dev {c.text('f1', count=False, split='dev')})" if c.runs else c.text("f1")
                       for c in cells.values()]
-            rows.append([main, *scores, f"α={picked[0]:g} β={picked[1]:g}: {ran[picked].text('f1')}" if picked
-                         else MISSING])
+            # a pick from part of the grid may change when the rest lands: say how much of it ran
+            partial = f" ({len(ran)} of {len(ADV_GRID)} points run)" if len(ran) < len(ADV_GRID) else ""
+            rows.append([main, *scores, f"α={picked[0]:g} β={picked[1]:g}: {ran[picked].text('f1')}{partial}"
+                         if picked else MISSING])
         return ("ADV-MTM α/β grid, test F1 (dev F1) (%; the paper gives no numbers; picked: the point with the "
                 "best mean dev F1 among those run)", header, rows)
 

@@ -106,18 +106,28 @@ def test_tables_keep_protocol_variants_apart(tmp_path):
 
 
 def test_adv_grid_picks_its_point_on_dev_not_test(tmp_path):
-    for alpha, dev, test in [(0.1, 0.70, 0.75), (0.0, 0.78, 0.71)]:
-        run = tmp_path / str(alpha)
+    def run(alpha, beta, dev, test):
+        run = tmp_path / f"{alpha}-{beta}"
         run.mkdir()
         (run / "metrics.json").write_text(json.dumps({
-            "model": "adv", "arch": {"alpha": alpha, "beta": 0.01}, "main": "exptm", "aux": ["bionlp09"],
+            "model": "adv", "arch": {"alpha": alpha, "beta": beta}, "main": "exptm", "aux": ["bionlp09"],
             "embedding": "glove50", "fraction": 1.0, "epochs": 80, "seed": 1, "wall_seconds": 60.0,
             "dev": {"f1": dev}, "test": {"f1": test}}))
-    _, header, rows = tables.Tables(tables.collect([tmp_path])).adv_grid()
-    exptm = dict(zip(header, next(row for row in rows if row[0] == "exptm")))
+
+    def exptm_row():
+        _, header, rows = tables.Tables(tables.collect([tmp_path])).adv_grid()
+        return dict(zip(header, next(row for row in rows if row[0] == "exptm")))
+
+    run(0.1, 0.01, 0.70, 0.75)
+    run(0.0, 0.01, 0.78, 0.71)
+    exptm = exptm_row()
     assert exptm["α=0.1 β=0.01"] == "75.00 (dev 70.00)" and exptm["α=0 β=0.01"] == "71.00 (dev 78.00)"
     assert exptm["α=0.01 β=0.001"] == tables.MISSING
-    assert exptm["picked on dev"] == "α=0 β=0.01: 71.00"
+    assert exptm["picked on dev"] == "α=0 β=0.01: 71.00 (2 of 9 points run)"  # a partial grid says so
+    for alpha, beta in tables.ADV_GRID:
+        if not (tmp_path / f"{alpha}-{beta}").exists():
+            run(alpha, beta, 0.60, 0.90)
+    assert exptm_row()["picked on dev"] == "α=0 β=0.01: 71.00"
 
 
 def test_runs_table_finds_each_cells_paper_score():
