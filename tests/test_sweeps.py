@@ -107,9 +107,9 @@ def test_tables_keep_protocol_variants_apart(tmp_path):
 
 def test_adv_grid_picks_its_point_on_dev_not_test(tmp_path):
     def run(alpha, beta, dev, test):
-        run = tmp_path / f"{alpha}-{beta}"
-        run.mkdir()
-        (run / "metrics.json").write_text(json.dumps({
+        run_dir = tmp_path / f"{alpha}-{beta}"
+        run_dir.mkdir()
+        (run_dir / "metrics.json").write_text(json.dumps({
             "model": "adv", "arch": {"alpha": alpha, "beta": beta}, "main": "exptm", "aux": ["bionlp09"],
             "embedding": "glove50", "fraction": 1.0, "epochs": 80, "seed": 1, "wall_seconds": 60.0,
             "dev": {"f1": dev}, "test": {"f1": test}}))
