@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -135,6 +136,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> dict | None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    honour_omp_num_threads()
     try:
         return train(cfg, out_dir)
     except Exception as err:
@@ -145,6 +147,15 @@ def main(cfg: DictConfig) -> dict | None:
             print(f"bioner-pl: error: {user_error}", file=sys.stderr)
             sys.exit(2)
         raise  # multirun: Hydra records the failure and runs the other jobs
+
+
+def honour_omp_num_threads() -> None:
+    """Use OMP_NUM_THREADS threads when the user set it. torch reads MKL_NUM_THREADS first, and
+    joblib's workers (hydra/launcher=local_parallel) set that to cores // n_jobs whenever the
+    parent did not, which would overrule the user's OMP_NUM_THREADS without a word."""
+    wanted = os.environ.get("OMP_NUM_THREADS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        torch.set_num_threads(int(wanted))
 
 
 def input_error(err: BaseException | None) -> InputError | None:
