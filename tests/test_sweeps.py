@@ -6,12 +6,13 @@ import os
 
 import joblib
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-import bioner_pl.train  # noqa: F401  (registers the config resolvers)
+import bioner_pl.train  # also registers the config resolvers
 from bioner_pl import tables
 from conftest import ROOT, SMALL_VECTORS, run_cli
 
@@ -148,6 +149,18 @@ def test_runs_table_finds_each_cells_paper_score():
                          ("fs", None, "bigram", "exptm", ("jnlpba",), "glove50", 1.0),
                          ("stm", None, "bigram", "jnlpba", (), "glove50", 1.0)]:
         assert t.paper_f1(*no_such_cell) is None
+
+
+def test_a_users_omp_num_threads_overrules_the_mkl_count_joblib_sets(monkeypatch):
+    """Inside a local_parallel job joblib has set MKL_NUM_THREADS, which torch reads first."""
+    before = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", str(before + 1))
+    monkeypatch.setenv("MKL_NUM_THREADS", "1")
+    try:
+        bioner_pl.train.honour_omp_num_threads()
+        assert torch.get_num_threads() == before + 1
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("launcher, target", [("local_parallel", "JoblibLauncher"), ("slurm", "SlurmLauncher")])
