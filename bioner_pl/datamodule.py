@@ -164,6 +164,10 @@ class MultiTaskDataModule(pl.LightningDataModule):
         for option, value, known in (("batching", batching, BATCHINGS), ("schedule", schedule, SCHEDULES)):
             if value not in known:
                 raise InputError(f"unknown {option} {value!r}; use one of {', '.join(known)}")
+        for option, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
+                              ("data.max_vocab", max_vocab)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{option} must be a whole number of at least 1, got {value!r}")
         self.names = [ds.check_dataset_name(n) for n in [main, *aux]]
         if len(set(self.names)) != len(self.names):
             raise InputError(f"a dataset appears twice in main + aux: {self.names}")

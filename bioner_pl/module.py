@@ -7,6 +7,7 @@ import pytorch_lightning as pl
 import torch
 from seqeval.metrics import f1_score, precision_score, recall_score
 
+from bioner_pl.errors import InputError
 from bioner_pl.models import Tagger
 
 
@@ -26,6 +27,10 @@ class TaggerModule(pl.LightningModule):
                  chars: list[str], word_dim: int, lr: float = 1e-3, rms_alpha: float = 0.95,
                  lr_decay: float = 0.97, seed: int = 1, info: dict | None = None):
         super().__init__()
+        for option, value, ok in (("optim.lr", lr, lr > 0), ("optim.rms_alpha", rms_alpha, 0 <= rms_alpha < 1),
+                                  ("optim.lr_decay", lr_decay, 0 < lr_decay <= 1)):
+            if not ok:
+                raise InputError(f"{option}={value} is out of range (lr > 0, 0 <= rms_alpha < 1, 0 < lr_decay <= 1)")
         self.save_hyperparameters(logger=False)  # vocabularies: checkpoint yes, logger no
         self.net: Tagger = hydra.utils.instantiate(
             arch, vocab_size=len(words), word_dim=word_dim, num_chars=len(chars),

@@ -48,7 +48,9 @@ class Cell:
     failed: int = 0
 
     def values(self, metric: str, split: str = "test", seeds: set[int] | None = None) -> list[float]:
-        return [100 * run[split][metric] for run in self.runs if seeds is None or run["seed"] in seeds]
+        # A debug run with limit_val_batches=0 or limit_test_batches=0 has no scores for that split.
+        return [100 * run[split][metric] for run in self.runs
+                if run.get(split) and (seeds is None or run["seed"] in seeds)]
 
     def mean(self, metric: str, split: str = "test", seeds: set[int] | None = None) -> float | None:
         values = self.values(metric, split, seeds)

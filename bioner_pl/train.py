@@ -18,8 +18,11 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from lightning_fabric.plugins.environments import SLURMEnvironment
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
+from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
+from bioner_pl import tables, tracking
 from bioner_pl.datamodule import MultiTaskDataModule
 from bioner_pl.errors import InputError
 from bioner_pl.module import TaggerModule
@@ -35,6 +38,7 @@ warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).
 OmegaConf.register_new_resolver("aux_name", aux_name, replace=True)
 OmegaConf.register_new_resolver("run_name", run_name, replace=True)
 OmegaConf.register_new_resolver("protocol_name", protocol_name, replace=True)
+OmegaConf.register_new_resolver("wandb_id", tracking.run_id, replace=True)
 OmegaConf.register_new_resolver("crf_suffix", lambda bigram: "" if bigram else "-classic", replace=True)
 
 
@@ -66,29 +70,53 @@ class WallClock(pl.Callback):
         self.earlier = state_dict["seconds"]
 
 
+def requeued() -> bool:
+    """Whether SLURM restarted this job: after a time limit (submitit requeues it on the warning
+    signal), a preemption, a node failure or `scontrol requeue` it counts the restarts."""
+    return os.environ.get("SLURM_RESTART_COUNT", "0").strip() not in ("", "0")
+
+
 def train(cfg: DictConfig, out_dir: Path) -> dict:
     clock = WallClock()
     metrics_path = out_dir / "metrics.json"
     last_ckpt = out_dir / "checkpoints" / "last.ckpt"
-    resume = bool(cfg.resume) and last_ckpt.exists()
-    if cfg.resume and metrics_path.exists():
+    # A requeued job continues its own run: the user asked for it once, when they submitted it.
+    continuing = bool(cfg.resume) or requeued()
+    resume = continuing and last_ckpt.exists()
+    if continuing and metrics_path.exists():
         finished = json.loads(metrics_path.read_text())
         if finished["epochs"] >= cfg.trainer.max_epochs:
             log.info("%s: finished earlier, nothing to do", metrics_path)
             return finished
     earlier = [p for p in (last_ckpt, metrics_path) if p.exists()]
-    if earlier and not cfg.resume:
+    if earlier and not continuing:
         if not cfg.overwrite:
             raise InputError("an earlier run of this configuration is here: resume=true continues it "
                              "(or skips it if it finished), overwrite=true starts afresh", out_dir)
         shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
         metrics_path.unlink(missing_ok=True)
-    aux = aux_list(cfg.aux)
+    # The W&B runs start here, after the refusal above (a refused job must not touch the earlier
+    # run's W&B run, whose id it shares), so that every later failure is a failed W&B run.
+    # Under fast_dev_run Lightning logs nothing; neither do we (it would join this directory's W&B run).
+    loggers = [] if cfg.trainer.fast_dev_run else [hydra.utils.instantiate(c) for c in cfg.logger.values()]
+    runs = tracking.start_runs(loggers, OmegaConf.to_container(cfg, resolve=True))
+    try:
+        metrics = fit_and_test(cfg, out_dir, loggers, clock, resume)
+    except BaseException:
+        tracking.end_runs(runs, None)
+        raise
+    tracking.end_runs(runs, tracking.summary(metrics, paper_f1(metrics)))
+    return metrics
+
+
+def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock, resume: bool) -> dict:
+    """Train, then score dev and test at the best-dev epoch (or the last one where no best
+    checkpoint exists: fast_dev_run, no validation batches); write metrics and predictions."""
     pl.seed_everything(cfg.seed, workers=True)
     vectors = hydra.utils.instantiate(cfg.embedding.vectors)
     datamodule = MultiTaskDataModule(
-        cfg.main, aux, vectors, cfg.data.dir, cfg.data.base_url, fraction=cfg.fraction, seed=cfg.seed,
-        batch_size=cfg.batch_size, eval_batch_size=cfg.eval_batch_size, schedule=cfg.schedule,
+        cfg.main, aux_list(cfg.aux), vectors, cfg.data.dir, cfg.data.base_url, fraction=cfg.fraction,
+        seed=cfg.seed, batch_size=cfg.batch_size, eval_batch_size=cfg.eval_batch_size, schedule=cfg.schedule,
         batching=cfg.batching, train_on_dev=cfg.train_on_dev, max_vocab=cfg.data.max_vocab)
     datamodule.prepare()
     module = TaggerModule(
@@ -102,35 +130,52 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
                                  monitor=None if cfg.train_on_dev else "val/f1", mode="max")
     # A separate every-epoch checkpoint: save_last only refreshes when the best one changes.
     latest = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="last", enable_version_counter=False)
-    loggers = [hydra.utils.instantiate(c) for c in cfg.logger.values()]
-    for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer: pl.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=[checkpoint, latest, clock, RichProgressBar(), LearningRateMonitor("epoch")],
-        logger=loggers, default_root_dir=str(out_dir))
+        cfg.trainer, callbacks=[checkpoint, latest, clock, RichProgressBar()] + [LearningRateMonitor("epoch")] * bool(loggers),
+        logger=loggers, default_root_dir=str(out_dir), plugins=cluster_plugins())
+    last_ckpt = out_dir / "checkpoints" / "last.ckpt"
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(last_ckpt) if resume else None)
     fit_seconds, fitted = clock.seconds, time.time()  # validate/test load best.ckpt's clock too
-    best = checkpoint.best_model_path or latest.best_model_path
-    best_epoch = torch.load(best, map_location="cpu", weights_only=False)["epoch"] + 1
+    best = checkpoint.best_model_path or latest.best_model_path or None
+    best_epoch = torch.load(best, map_location="cpu", weights_only=False)["epoch"] + 1 if best else trainer.current_epoch
     trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
     trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
-    dev, test = module.scores["val"], module.scores["test"]
-    write_predictions(out_dir / "test_predictions.tsv", datamodule.sentences["test"], module.predictions)
+    dev, test = module.scores.get("val"), module.scores.get("test")  # None where limit_*_batches=0
     metrics = {
         "model": cfg.model.name, "arch": {k: v for k, v in cfg.model.arch.items() if k != "_target_"},
-        "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
+        "main": cfg.main, "aux": aux_list(cfg.aux), "embedding": cfg.embedding.name,
         "fraction": cfg.fraction, "seed": cfg.seed,
         "protocol": {k: cfg[k] for k in PROTOCOL_SWITCHES},
         "best_epoch": best_epoch, "epochs": trainer.current_epoch,
         "params": sum(p.numel() for p in module.net.parameters()),
         "wall_seconds": round(fit_seconds + time.time() - fitted, 1), "threads": torch.get_num_threads(), "dev": dev, "test": test,
-        "checkpoint": str(Path(best).relative_to(out_dir)) if Path(best).is_relative_to(out_dir) else best,
+        "checkpoint": None if best is None else
+        str(Path(best).relative_to(out_dir)) if Path(best).is_relative_to(out_dir) else best,
         "resumed": resume,
     }
+    scores = " / ".join(f"{test[k]:.4f}" for k in ("precision", "recall", "f1")) if test else "not run"
+    if trainer.fast_dev_run:  # a check of the code path, like Lightning's: no checkpoint, no results
+        log.info("fast_dev_run: test P/R/F1 %s; nothing written", scores)
+        return metrics
+    write_predictions(out_dir / "test_predictions.tsv", datamodule.sentences["test"], module.predictions)
+    metrics_path = out_dir / "metrics.json"
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
-    log.info("test P/R/F1 %.4f / %.4f / %.4f (best dev epoch %d) -> %s",
-             test["precision"], test["recall"], test["f1"], best_epoch, metrics_path)
+    (out_dir / "error.txt").unlink(missing_ok=True)  # an earlier attempt's failure is over
+    log.info("test P/R/F1 %s (best dev epoch %d) -> %s", scores, best_epoch, metrics_path)
     return metrics
+
+
+def cluster_plugins() -> list:
+    """Under SLURM, submitit requeues a job on the scheduler's warning signal; Lightning's own
+    handler would requeue it a second time, so it is switched off."""
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
+
+
+def paper_f1(metrics: dict) -> float | None:
+    """The paper's F1 for this run's cell, where one of its tables has it."""
+    cell = tables.key(metrics["model"], metrics["arch"], metrics["main"], metrics["aux"], metrics["embedding"],
+                      metrics["fraction"], metrics["protocol"])
+    return tables.Tables({}).paper_f1(*cell[:7])
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
@@ -158,9 +203,10 @@ def honour_omp_num_threads() -> None:
         torch.set_num_threads(int(wanted))
 
 
-def input_error(err: BaseException | None) -> InputError | None:
-    """The InputError behind err, if any (hydra.utils.instantiate wraps what a target raises)."""
-    while err is not None and not isinstance(err, InputError):
+def input_error(err: BaseException | None) -> Exception | None:
+    """The user's mistake behind err, if any: our InputError, or Lightning's word that a Trainer
+    argument is impossible (hydra.utils.instantiate wraps what a target raises)."""
+    while err is not None and not isinstance(err, (InputError, MisconfigurationException)):
         err = err.__cause__ or err.__context__
     return err
 

@@ -13,8 +13,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 import bioner_pl.train  # also registers the config resolvers
-from bioner_pl import tables
+from bioner_pl import tables, tracking
 from conftest import ROOT, SMALL_VECTORS, run_cli
+from wandb_files import offline_runs
 
 SWEEPS = ROOT / "sweeps"
 
@@ -211,3 +212,45 @@ def test_parallel_launcher_shares_the_cores_and_survives_a_failing_job(tmp_path)
     [metrics] = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("metrics.json")]
     expected = int(os.environ.get("OMP_NUM_THREADS", max(joblib.cpu_count() // 2, 1)))
     assert metrics["main"] == "ncbi" and metrics["threads"] == expected
+
+
+def test_each_job_of_a_multirun_is_its_own_wandb_run(tmp_path):
+    """The default logger (CSV + W&B offline) on the basic launcher, where every job runs in this
+    one process: one W&B run per job, with the job's own config and summary, the failing job's
+    run marked failed; a finished job rerun with resume=true does not touch its W&B run."""
+    grid = ["-m", "--config-dir", str(SWEEPS), "--config-name", "baselines", "main=ncbi,bc2gm", "seed=1,2",
+            "trainer=smoke", *SMALL_VECTORS, f"out_root={tmp_path}", "data.base_url=null"]
+    result = run_cli("bioner_pl.train", *grid)
+    assert result.returncode != 0 and "bc2gm" in result.stderr
+    assert "wandb run already in progress" not in result.stderr
+    jobs = sorted(p for p in (tmp_path / "runs").glob("stm/*/random/frac1/seed*"))
+    assert len(jobs) == 4
+    ids = set()
+    for job in jobs:
+        [run] = offline_runs(job)
+        assert run.id == tracking.run_id(job) and run.group == "baselines"
+        assert run.name == str(job.relative_to(tmp_path / "runs"))
+        assert run.config["seed"] == int(job.name.removeprefix("seed")) and run.config["main"] == job.parts[-4][:-6]
+        assert f"seed:{run.config['seed']}" in run.tags
+        if (job / "metrics.json").exists():
+            metrics = json.loads((job / "metrics.json").read_text())
+            assert run.exit_code == 0 and run.summary["test/f1"] == metrics["test"]["f1"]
+            assert run.summary["wall_seconds"] == metrics["wall_seconds"] and "paper/f1" not in run.summary
+        else:
+            assert run.exit_code == 1 and "bc2gm" in job.parts[-4]
+        ids.add(run.id)
+    assert len(ids) == 4
+    rerun = run_cli("bioner_pl.train", *grid[:5], "main=ncbi", "seed=1", *grid[7:])
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert len(offline_runs(jobs[-2])) == 1  # finished: skipped, no new segment
+
+
+def test_wandb_summary_has_the_papers_cell():
+    metrics = {"model": "cs", "dev": {"f1": 0.78}, "test": {"precision": 0.7, "recall": 0.72, "f1": 0.71},
+               "best_epoch": 40, "epochs": 80, "params": 5_000_000, "wall_seconds": 3600.0, "resumed": False,
+               "arch": {}, "main": "exptm", "aux": ["jnlpba"], "embedding": "glove50", "fraction": 1.0,
+               "protocol": {"schedule": "turns", "batching": "by_length", "train_on_dev": False}}
+    summary = tracking.summary(metrics, bioner_pl.train.paper_f1(metrics))
+    assert summary["paper/f1"] == pytest.approx(0.6881)  # Table 4: Ex-PTM + JNLPBA
+    assert summary["paper/delta_f1"] == pytest.approx(0.71 - 0.6881)
+    assert summary["test/f1"] == 0.71 and summary["dev/f1"] == 0.78 and summary["best_epoch"] == 40

@@ -10,9 +10,10 @@ from bioner_pl import results
 from conftest import SMALL_VECTORS, TINY, run_cli
 
 
-def train(tmp_path, *overrides, name="run"):
+def train(tmp_path, *overrides, name="run", env=None):
     vectors = [] if any(o.startswith("embedding=") for o in overrides) else SMALL_VECTORS
-    return run_cli("bioner_pl.train", "main=ncbi", *TINY, *vectors, f"hydra.run.dir={tmp_path / name}", *overrides)
+    return run_cli("bioner_pl.train", "main=ncbi", *TINY, *vectors, f"hydra.run.dir={tmp_path / name}", *overrides,
+                   env=env)
 
 
 def test_stm_end_to_end_outputs(tmp_path):
@@ -76,6 +77,10 @@ def test_resume_reaches_the_same_state(tmp_path):
     (["model=stm", "aux=bionlp09"], "model=stm is single-task"),
     (["batching=sorted"], "unknown batching 'sorted'"),
     (["model=cs", "aux=bionlp09", "schedule=sometimes"], "unknown schedule 'sometimes'"),
+    (["batch_size=0"], "batch_size must be a whole number of at least 1, got 0"),
+    (["eval_batch_size=-2"], "eval_batch_size must be a whole number of at least 1, got -2"),
+    (["optim.lr=0"], "optim.lr=0 is out of range"),
+    (["trainer.max_epochs=-5"], "`max_epochs` must be a non-negative integer or -1"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, overrides, message):
     result = train(tmp_path, *overrides)
@@ -89,3 +94,35 @@ def test_unknown_config_choice_lists_options(tmp_path, group, value):
     result = train(tmp_path, f"{group}={value}")
     assert result.returncode != 0 and f"Could not find '{group}/{value}'" in result.stderr
     assert "Available options" in result.stderr
+
+
+def test_a_job_slurm_restarted_resumes_without_being_told(tmp_path):
+    """SLURM_RESTART_COUNT is what a requeued job sees (time limit, preemption, scontrol requeue)."""
+    budget = ["trainer.limit_train_batches=3", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1"]
+    first = train(tmp_path, "trainer.max_epochs=1", *budget)
+    assert first.returncode == 0, first.stderr[-3000:]
+    fresh = train(tmp_path, "trainer.max_epochs=2", *budget, env={"SLURM_RESTART_COUNT": "0"})
+    assert fresh.returncode == 2 and "resume=true" in fresh.stderr  # a fresh job still refuses
+    requeued = train(tmp_path, "trainer.max_epochs=2", *budget, env={"SLURM_RESTART_COUNT": "1"})
+    assert requeued.returncode == 0, requeued.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run/metrics.json").read_text())
+    assert metrics["resumed"] is True and metrics["epochs"] == 2
+
+
+def test_fast_dev_run_checks_the_path_and_writes_nothing(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli("bioner_pl.train", "main=ncbi", "trainer.fast_dev_run=true", *SMALL_VECTORS, f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "fast_dev_run: test P/R/F1" in result.stdout + result.stderr
+    assert not (run / "metrics.json").exists() and not (run / "checkpoints").exists()
+    assert not (run / "wandb").exists()  # nor a W&B run under this directory's id
+    again = train(tmp_path)  # so the real run is not refused
+    assert again.returncode == 0, again.stderr[-3000:]
+
+
+def test_without_validation_the_last_weights_are_tested(tmp_path):
+    result = train(tmp_path, "trainer.limit_val_batches=0", "trainer.max_epochs=2", "trainer.limit_train_batches=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run/metrics.json").read_text())
+    assert metrics["dev"] is None and metrics["best_epoch"] == 2 and metrics["epochs"] == 2
+    assert 0 <= metrics["test"]["f1"] <= 1
