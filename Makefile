@@ -32,7 +32,7 @@ ifdef SMOKE
 ARGS += trainer=smoke out_root=outputs/smoke logger=csv
 endif
 
-.PHONY: results sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables
+.PHONY: results sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables partners
 sweep-models: setup            # Table 2
 	$(SWEEP) models $(ARGS)
 sweep-pairs: setup             # Table 4 (+ the STM baselines of its arrows)
@@ -45,6 +45,9 @@ sweep-embeddings: setup        # Table 7 (embedding files: see conf/embedding/)
 	$(SWEEP) embeddings $(ARGS)
 sweep-adv: setup               # ADV-MTM alpha x beta grid
 	$(SWEEP) adv $(ARGS)
+
+partners: setup               # which auxiliary corpus helps a main one: successive halving on dev F1
+	$(PYTHON) -m bioner_pl.partners $(ARGS)
 
 results: setup                 # finished runs -> results/runs (metrics, gzipped predictions, dev curve), tables in results/tables
 	$(PYTHON) -m bioner_pl.results --runs outputs/runs --out results/runs
