@@ -206,12 +206,17 @@ def test_parallel_launcher_shares_the_cores_and_survives_a_failing_job(tmp_path)
     threads unless OMP_NUM_THREADS says otherwise (no oversubscription); a failing job still
     lets the other one land."""
     result = run_cli("bioner_pl.train", "-m", "--config-dir", str(SWEEPS), "--config-name", "baselines",
-                     "main=ncbi,bc2gm", "trainer=smoke", "logger=csv", *SMALL_VECTORS, f"out_root={tmp_path}",
+                     "main=ncbi,bc2gm,exptm", "trainer=smoke", *SMALL_VECTORS, f"out_root={tmp_path}",
                      "data.base_url=null", "hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2")
     assert result.returncode != 0 and "bc2gm" in result.stderr
-    [metrics] = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("metrics.json")]
+    finished = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("metrics.json")]
     expected = int(os.environ.get("OMP_NUM_THREADS", max(joblib.cpu_count() // 2, 1)))
-    assert metrics["main"] == "ncbi" and metrics["threads"] == expected
+    assert sorted(m["main"] for m in finished) == ["exptm", "ncbi"] and all(m["threads"] == expected for m in finished)
+    # joblib reuses its worker processes: still one W&B run per job (the third job ran where another had)
+    runs = {job.parts[-4]: offline_runs(job) for job in (tmp_path / "runs").glob("stm/*/random/frac1/seed1")}
+    assert {name: [(r.id, r.exit_code) for r in segments] for name, segments in runs.items()} == {
+        f"{main}__none": [(tracking.run_id(tmp_path / "runs" / "stm" / f"{main}__none" / "random" / "frac1" / "seed1"),
+                           1 if main == "bc2gm" else 0)] for main in ("ncbi", "bc2gm", "exptm")}
 
 
 def test_each_job_of_a_multirun_is_its_own_wandb_run(tmp_path):
