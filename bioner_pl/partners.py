@@ -90,14 +90,16 @@ def search(argv: list[str]) -> list[Candidate]:
         [name for name in ds.DATASETS if name != main]
     for name in names:
         ds.check_dataset_name(name)
-    epochs = next((int(o.split("=", 1)[1]) for o in passthrough if o.startswith("trainer.max_epochs=")), 80)
-    passthrough = [o for o in passthrough if not o.startswith("trainer.max_epochs=")]
-    eta = int(options["eta"])
-    if eta < 2 or epochs < 1 or len(names) < 1:
-        raise InputError("eta must be at least 2, trainer.max_epochs at least 1, and candidates not empty")
-    plan = schedule(len(names), epochs, eta, int(options["rounds"]) if options["rounds"] else None)
     common = [f"model={model}", f"main={main}", f"seed={seed}", "resume=true", "sweep=partners", *passthrough]
     configs = [job([*common, f"aux={name}"]) for name in names]
+    epochs = configs[0].trainer.max_epochs  # the full protocol's (80; 1 with trainer=smoke)
+    common = [o for o in common if not o.startswith("trainer.max_epochs=")]  # each round sets its own
+    eta, rounds = (options[k] for k in ("eta", "rounds"))
+    if not eta.isdigit() or int(eta) < 2 or (rounds is not None and not (rounds.isdigit() and int(rounds) >= 1)) \
+            or epochs < 1 or not names:
+        raise InputError(f"eta must be a whole number of at least 2 (got {eta}), rounds at least 1 (got {rounds}), "
+                         f"trainer.max_epochs at least 1 (got {epochs}), and candidates not empty")
+    plan = schedule(len(names), epochs, int(eta), int(rounds) if rounds else None)
     candidates = [Candidate(name, run_dir(cfg)) for name, cfg in zip(names, configs)]
     report = Path(options["report"] or Path(configs[0].out_root) / "partners" / f"{main}-{model}-seed{seed}")
     print(f"partner search for {main} ({model}, seed {seed}): "

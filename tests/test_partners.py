@@ -71,6 +71,12 @@ def test_search_end_to_end_with_a_failing_candidate(tmp_path):
     assert rerun.returncode == 0 and rerun.stdout.count("finished earlier, nothing to do") >= 2
 
 
-def test_bad_options_are_one_line(tmp_path):
-    result = run_cli("bioner_pl.partners", "main=ncbi", "candidates=[bionlp09,nope]", f"out_root={tmp_path}")
-    assert result.returncode == 2 and "unknown dataset 'nope'" in result.stderr and "Traceback" not in result.stderr
+@pytest.mark.parametrize("options, message", [
+    (["main=ncbi", "candidates=[bionlp09,nope]"], "unknown dataset 'nope'"),
+    (["main=ncbi", "eta=x"], "eta must be a whole number of at least 2 (got x)"),
+    (["candidates=bionlp09"], "main=<corpus> is required"),
+    (["main=ncbi", "bionlp09"], "expected key=value, got 'bionlp09'"),
+])
+def test_bad_options_are_one_line(tmp_path, options, message):
+    result = run_cli("bioner_pl.partners", *options, f"out_root={tmp_path}")
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
