@@ -18,11 +18,10 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
-from lightning_fabric.plugins.environments import SLURMEnvironment
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
-from bioner_pl import tables, tracking
+from bioner_pl import cluster, tables, tracking
 from bioner_pl.datamodule import MultiTaskDataModule
 from bioner_pl.errors import InputError
 from bioner_pl.module import TaggerModule
@@ -70,18 +69,12 @@ class WallClock(pl.Callback):
         self.earlier = state_dict["seconds"]
 
 
-def requeued() -> bool:
-    """Whether SLURM restarted this job: after a time limit (submitit requeues it on the warning
-    signal), a preemption, a node failure or `scontrol requeue` it counts the restarts."""
-    return os.environ.get("SLURM_RESTART_COUNT", "0").strip() not in ("", "0")
-
-
 def train(cfg: DictConfig, out_dir: Path) -> dict:
     clock = WallClock()
     metrics_path = out_dir / "metrics.json"
     last_ckpt = out_dir / "checkpoints" / "last.ckpt"
     # A requeued job continues its own run: the user asked for it once, when they submitted it.
-    continuing = bool(cfg.resume) or requeued()
+    continuing = bool(cfg.resume) or cluster.requeued()
     resume = continuing and last_ckpt.exists()
     if continuing and metrics_path.exists():
         finished = json.loads(metrics_path.read_text())
@@ -132,7 +125,7 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock
     latest = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="last", enable_version_counter=False)
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=[checkpoint, latest, clock, RichProgressBar()] + [LearningRateMonitor("epoch")] * bool(loggers),
-        logger=loggers, default_root_dir=str(out_dir), plugins=cluster_plugins())
+        logger=loggers, default_root_dir=str(out_dir), plugins=cluster.plugins())
     last_ckpt = out_dir / "checkpoints" / "last.ckpt"
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(last_ckpt) if resume else None)
     fit_seconds, fitted = clock.seconds, time.time()  # validate/test load best.ckpt's clock too
@@ -165,12 +158,6 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock
     return metrics
 
 
-def cluster_plugins() -> list:
-    """Under SLURM, submitit requeues a job on the scheduler's warning signal; Lightning's own
-    handler would requeue it a second time, so it is switched off."""
-    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
-
-
 def paper_f1(metrics: dict) -> float | None:
     """The paper's F1 for this run's cell, where one of its tables has it."""
     cell = tables.key(metrics["model"], metrics["arch"], metrics["main"], metrics["aux"], metrics["embedding"],
@@ -182,9 +169,12 @@ def paper_f1(metrics: dict) -> float | None:
 def main(cfg: DictConfig) -> dict | None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     honour_omp_num_threads()
+    cluster.watch_for_termination()
     try:
         return train(cfg, out_dir)
     except Exception as err:
+        if cluster.requeue_under_way(err):  # no error.txt, no result: the next attempt has them
+            raise SystemExit(f"bioner-pl: SLURM took this attempt away ({err}); the requeued job continues") from err
         # A failed job leaves error.txt beside its outputs, so `make tables` can mark it.
         (out_dir / "error.txt").write_text("".join(traceback.format_exception(err)))
         user_error = input_error(err)

@@ -2,11 +2,12 @@
 
 import gzip
 import json
+import subprocess
 
 import pytest
 import torch
 
-from bioner_pl import results
+from bioner_pl import cluster, results
 from conftest import SMALL_VECTORS, TINY, run_cli
 
 
@@ -126,3 +127,15 @@ def test_without_validation_the_last_weights_are_tested(tmp_path):
     metrics = json.loads((tmp_path / "run/metrics.json").read_text())
     assert metrics["dev"] is None and metrics["best_epoch"] == 2 and metrics["epochs"] == 2
     assert 0 <= metrics["test"]["f1"] <= 1
+
+
+def test_an_error_from_slurms_own_requeue_leaves_the_result_to_the_next_attempt():
+    """The requeue's SIGTERM also kills the `scontrol requeue` submitit runs (seen in CI): that error
+    must not fail the job, whose requeued attempt gives the result; any other error still does."""
+    killed = subprocess.CalledProcessError(-15, ["scontrol", "requeue", "4"])
+    try:
+        raise RuntimeError("interrupted") from killed
+    except RuntimeError as wrapped:
+        assert cluster.requeue_under_way(wrapped)
+    assert not cluster.requeue_under_way(subprocess.CalledProcessError(1, ["scontrol", "requeue", "4"]))
+    assert not cluster.requeue_under_way(ValueError("a real failure"))
