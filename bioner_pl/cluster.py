@@ -9,6 +9,8 @@ import subprocess
 
 from lightning_fabric.plugins.environments import SLURMEnvironment
 
+from bioner_pl.errors import causes
+
 _terminated = False
 _watching = False
 
@@ -46,9 +48,6 @@ def requeue_under_way(err: BaseException | None) -> bool:
     """Whether err comes from SLURM taking this attempt away. A requeue's SIGTERM reaches every
     process of the job step, `scontrol requeue` that submitit runs included, which then raises;
     the requeued attempt will give the job its result, so this one must not record a failure."""
-    while err is not None:
-        if isinstance(err, subprocess.CalledProcessError) and list(err.cmd[:2]) == ["scontrol", "requeue"] \
-                and err.returncode < 0:
-            return True
-        err = err.__cause__ or err.__context__
-    return _terminated
+    killed_requeue = any(isinstance(e, subprocess.CalledProcessError) and list(e.cmd[:2]) == ["scontrol", "requeue"]
+                         and e.returncode < 0 for e in causes(err))
+    return killed_requeue or _terminated

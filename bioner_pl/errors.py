@@ -14,6 +14,13 @@ class InputError(Exception):
         super().__init__(where + problem)
 
 
+def causes(err: BaseException | None):
+    """err, then what raised it, and so on (hydra.utils.instantiate and Lightning wrap errors)."""
+    while err is not None:
+        yield err
+        err = err.__cause__ or err.__context__
+
+
 def exits_cleanly(command):
     """Decorate a command: an InputError becomes one line on stderr and exit status 2."""
     import functools

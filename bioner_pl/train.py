@@ -23,7 +23,7 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from bioner_pl import cluster, tables, tracking
 from bioner_pl.datamodule import MultiTaskDataModule
-from bioner_pl.errors import InputError
+from bioner_pl.errors import InputError, causes
 from bioner_pl.module import TaggerModule
 from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, aux_name, protocol_name, run_name
 
@@ -94,7 +94,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     loggers = [] if cfg.trainer.fast_dev_run else [hydra.utils.instantiate(c) for c in cfg.logger.values()]
     runs = tracking.start_runs(loggers, OmegaConf.to_container(cfg, resolve=True))
     try:
-        metrics = fit_and_test(cfg, out_dir, loggers, clock, resume)
+        metrics = fit_and_test(cfg, out_dir, loggers, clock, last_ckpt if resume else None)
     except BaseException:
         tracking.end_runs(runs, None)
         raise
@@ -102,13 +102,14 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     return metrics
 
 
-def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock, resume: bool) -> dict:
-    """Train, then score dev and test at the best-dev epoch (or the last one where no best
+def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock, resume_from: Path | None) -> dict:
+    """Train (continuing from resume_from where given), then score dev and test at the best-dev epoch (or the last one where no best
     checkpoint exists: fast_dev_run, no validation batches); write metrics and predictions."""
+    aux = aux_list(cfg.aux)
     pl.seed_everything(cfg.seed, workers=True)
     vectors = hydra.utils.instantiate(cfg.embedding.vectors)
     datamodule = MultiTaskDataModule(
-        cfg.main, aux_list(cfg.aux), vectors, cfg.data.dir, cfg.data.base_url, fraction=cfg.fraction,
+        cfg.main, aux, vectors, cfg.data.dir, cfg.data.base_url, fraction=cfg.fraction,
         seed=cfg.seed, batch_size=cfg.batch_size, eval_batch_size=cfg.eval_batch_size, schedule=cfg.schedule,
         batching=cfg.batching, train_on_dev=cfg.train_on_dev, max_vocab=cfg.data.max_vocab)
     datamodule.prepare()
@@ -116,18 +117,19 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock
         OmegaConf.to_container(cfg.model.arch), datamodule.names, datamodule.tag_sets, datamodule.words.items,
         datamodule.chars.items, vectors.dim, seed=cfg.seed, **cfg.optim,
         info={"model": cfg.model.name, "embedding": cfg.embedding.name, "fraction": cfg.fraction})
-    if not resume:
+    if resume_from is None:
         module.net.embedding.words.weight.data.copy_(datamodule.word_matrix())
     # With train+dev as training data the dev score cannot select an epoch: keep the last one.
     checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best",
                                  monitor=None if cfg.train_on_dev else "val/f1", mode="max")
     # A separate every-epoch checkpoint: save_last only refreshes when the best one changes.
     latest = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="last", enable_version_counter=False)
-    trainer: pl.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=[checkpoint, latest, clock, RichProgressBar()] + [LearningRateMonitor("epoch")] * bool(loggers),
-        logger=loggers, default_root_dir=str(out_dir), plugins=cluster.plugins())
-    last_ckpt = out_dir / "checkpoints" / "last.ckpt"
-    trainer.fit(module, datamodule=datamodule, ckpt_path=str(last_ckpt) if resume else None)
+    callbacks = [checkpoint, latest, clock, RichProgressBar()]
+    if loggers:  # Lightning refuses an LR monitor without a logger (fast_dev_run)
+        callbacks.append(LearningRateMonitor("epoch"))
+    trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers,
+                                                  default_root_dir=str(out_dir), plugins=cluster.plugins())
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from))
     fit_seconds, fitted = clock.seconds, time.time()  # validate/test load best.ckpt's clock too
     best = checkpoint.best_model_path or latest.best_model_path or None
     best_epoch = torch.load(best, map_location="cpu", weights_only=False)["epoch"] + 1 if best else trainer.current_epoch
@@ -136,7 +138,7 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock
     dev, test = module.scores.get("val"), module.scores.get("test")  # None where limit_*_batches=0
     metrics = {
         "model": cfg.model.name, "arch": {k: v for k, v in cfg.model.arch.items() if k != "_target_"},
-        "main": cfg.main, "aux": aux_list(cfg.aux), "embedding": cfg.embedding.name,
+        "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
         "fraction": cfg.fraction, "seed": cfg.seed,
         "protocol": {k: cfg[k] for k in PROTOCOL_SWITCHES},
         "best_epoch": best_epoch, "epochs": trainer.current_epoch,
@@ -144,7 +146,7 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock
         "wall_seconds": round(fit_seconds + time.time() - fitted, 1), "threads": torch.get_num_threads(), "dev": dev, "test": test,
         "checkpoint": None if best is None else
         str(Path(best).relative_to(out_dir)) if Path(best).is_relative_to(out_dir) else best,
-        "resumed": resume,
+        "resumed": resume_from is not None,
     }
     scores = " / ".join(f"{test[k]:.4f}" for k in ("precision", "recall", "f1")) if test else "not run"
     if trainer.fast_dev_run:  # a check of the code path, like Lightning's: no checkpoint, no results
@@ -196,9 +198,7 @@ def honour_omp_num_threads() -> None:
 def input_error(err: BaseException | None) -> Exception | None:
     """The user's mistake behind err, if any: our InputError, or Lightning's word that a Trainer
     argument is impossible (hydra.utils.instantiate wraps what a target raises)."""
-    while err is not None and not isinstance(err, (InputError, MisconfigurationException)):
-        err = err.__cause__ or err.__context__
-    return err
+    return next((e for e in causes(err) if isinstance(e, (InputError, MisconfigurationException))), None)
 
 
 if __name__ == "__main__":

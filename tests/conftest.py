@@ -20,12 +20,16 @@ def data_dir() -> Path:
     return FIXTURE_DATA
 
 
+def cli_env(**extra: str) -> dict:
+    """The environment the CLI runs in during the tests: the fixture data, W&B quiet, this checkout."""
+    return {**os.environ, "BIONER_DATA_DIR": str(FIXTURE_DATA), "WANDB_SILENT": "true", "PYTHONPATH": str(ROOT),
+            **extra}
+
+
 def run_cli(module: str, *overrides: str, cwd: Path | None = None, env: dict | None = None,
             timeout: int = 600) -> subprocess.CompletedProcess:
     """Run `python -m module overrides...` the way a user would; capture its output."""
-    full_env = {**os.environ, "BIONER_DATA_DIR": str(FIXTURE_DATA), "WANDB_SILENT": "true",
-                "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", module, *overrides], cwd=cwd or ROOT, env=full_env,
+    return subprocess.run([sys.executable, "-m", module, *overrides], cwd=cwd or ROOT, env=cli_env(**(env or {})),
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from bioner_pl import tables, tracking
-from conftest import FIXTURE_DATA, ROOT, SMALL_VECTORS
+from conftest import ROOT, SMALL_VECTORS, cli_env
 from slurm_cluster import SlurmCluster, missing_programs
 from wandb_files import offline_runs
 
@@ -43,8 +43,7 @@ def cluster(tmp_path_factory):
 
 def sweep(cluster, out_root, *overrides, config="baselines", wait=True):
     """`python -m bioner_pl.train -m` as a user runs it, submitting to the test cluster."""
-    env = {**cluster.env, "BIONER_DATA_DIR": str(FIXTURE_DATA), "WANDB_SILENT": "true", "PYTHONPATH": str(ROOT),
-           "OMP_NUM_THREADS": "1"}
+    env = cli_env(SLURM_CONF=cluster.env["SLURM_CONF"], OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "bioner_pl.train", "-m", "--config-dir", str(SWEEPS), "--config-name", config,
                *SLURM, f"out_root={out_root}", f"hydra.launcher.submitit_folder={out_root}/submitit/%j", *overrides]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -131,8 +130,7 @@ def test_requeued_jobs_end_as_if_never_interrupted(cluster, tmp_path):
     itself. Both end with the metrics and predictions of an uninterrupted run (basic launcher)."""
     reference = subprocess.Popen(
         [sys.executable, "-m", "bioner_pl.train", *LONG_JOB, "logger=csv", f"hydra.run.dir={tmp_path / 'reference'}"],
-        cwd=ROOT, env={**os.environ, "BIONER_DATA_DIR": str(FIXTURE_DATA), "PYTHONPATH": str(ROOT),
-                       "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, env=cli_env(OMP_NUM_THREADS="1"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # Plain multiruns (no sweep config): resume is false, as a user's own sweep would have it.
     timed = sweep(cluster, tmp_path / "timed", *LONG_JOB, "seed=1", "hydra.launcher.timeout_min=1",
                   "hydra.launcher.signal_delay_s=5", "hydra.launcher.max_num_timeout=12", config="config", wait=False)
