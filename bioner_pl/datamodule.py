@@ -153,9 +153,10 @@ def length_grouped(order: list[int], lengths: list[int], batch_size: int, rng: r
 
 
 class MultiTaskDataModule(pl.LightningDataModule):
-    """Main dataset (task 0) + auxiliary datasets; dev/test are the main dataset's."""
+    """Main corpus (task 0) + auxiliary corpora, each a config name, a folder or a ds.Corpus
+    (see bioner_pl.data.corpus); dev/test are the main corpus's."""
 
-    def __init__(self, main: str, aux: list[str], vectors: WordVectors, data_dir: str | Path,
+    def __init__(self, main: str | ds.Corpus, aux: list[str | ds.Corpus], vectors: WordVectors, data_dir: str | Path,
                  base_url: str | None = ds.UPSTREAM_URL, fraction: float = 1.0, seed: int = 1,
                  batch_size: int = 16, eval_batch_size: int = 128, schedule: str = "turns",
                  batching: str = "shuffled", train_on_dev: bool = False, max_vocab: int = 50_000,
@@ -168,9 +169,10 @@ class MultiTaskDataModule(pl.LightningDataModule):
                               ("data.max_vocab", max_vocab)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"{option} must be a whole number of at least 1, got {value!r}")
-        self.names = [ds.check_dataset_name(n) for n in [main, *aux]]
+        self.corpora = [ds.resolve(c) for c in [main, *aux]]
+        self.names = [c.name for c in self.corpora]
         if len(set(self.names)) != len(self.names):
-            raise InputError(f"a dataset appears twice in main + aux: {self.names}")
+            raise InputError(f"a corpus appears twice in main + aux: {self.names}")
         self.vectors, self.data_dir, self.base_url = vectors, Path(data_dir), base_url
         self.fraction, self.seed, self.batch_size = fraction, seed, batch_size
         self.eval_batch_size, self.schedule, self.batching = eval_batch_size, schedule, batching
@@ -182,7 +184,7 @@ class MultiTaskDataModule(pl.LightningDataModule):
         """Read every split, build the vocabularies and encode; idempotent."""
         if self.prepared:
             return
-        corpora = [{s: ds.load_split(n, s, self.data_dir, self.base_url) for s in ds.SPLITS} for n in self.names]
+        corpora = [{s: ds.load_split(c, s, self.data_dir, self.base_url) for s in ds.SPLITS} for c in self.corpora]
         corpora[0]["train"] = ds.subsample(corpora[0]["train"], self.fraction, self.seed)
         if self.train_on_dev:
             for corpus in corpora:

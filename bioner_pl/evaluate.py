@@ -20,18 +20,19 @@ def evaluate(cfg: DictConfig) -> dict:
     if cfg.split not in ds.SPLITS:
         raise InputError(f"unknown split {cfg.split!r}; use one of {', '.join(ds.SPLITS)}")
     module = load_tagger(cfg.ckpt)
-    sentences = ds.load_split(cfg.dataset, cfg.split, Path(cfg.data.dir), cfg.data.base_url)
+    corpus = ds.resolve(cfg.dataset)
+    sentences = ds.load_split(corpus, cfg.split, Path(cfg.data.dir), cfg.data.base_url)
     datasets = list(module.hparams.datasets)
-    head = head_index(module, cfg.head if cfg.head is not None else (cfg.dataset if cfg.dataset in datasets else 0))
+    head = head_index(module, cfg.head if cfg.head is not None else (corpus.name if corpus.name in datasets else 0))
     pred = tag(module, [list(s.tokens) for s in sentences], head, cfg.batch_size, progress=True)
     gold = [list(s.tags) for s in sentences]
     scores = entity_scores(gold, pred)
-    print(f"{cfg.dataset} {cfg.split} with head {datasets[head]}: precision {scores['precision']:.4f} "
+    print(f"{corpus.name} {cfg.split} with head {datasets[head]}: precision {scores['precision']:.4f} "
           f"recall {scores['recall']:.4f} F1 {scores['f1']:.4f}")
     print(classification_report(gold, pred, digits=4, zero_division=0))
-    output = Path(cfg.output) if cfg.output else Path(cfg.ckpt).resolve().parent.parent / f"{cfg.dataset}_{cfg.split}_predictions.tsv"
+    output = Path(cfg.output) if cfg.output else Path(cfg.ckpt).resolve().parent.parent / f"{corpus.name}_{cfg.split}_predictions.tsv"
     write_predictions(output, sentences, dict(enumerate(pred)))
-    output.with_suffix(".json").write_text(json.dumps({"dataset": cfg.dataset, "split": cfg.split,
+    output.with_suffix(".json").write_text(json.dumps({"dataset": corpus.name, "split": cfg.split,
                                                        "head": datasets[head], **scores}, indent=2) + "\n")
     return scores
 

@@ -3,54 +3,18 @@
 from __future__ import annotations
 
 import pickle
-import re
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from rich.progress import track
 
 from bioner_pl.data import Sentence
+from bioner_pl.data.tokenize import Token, split_sentences, tokenize  # noqa: F401  (predict's)
 from bioner_pl.datamodule import collate, encode, sorted_batches, tag_index
 from bioner_pl.errors import InputError
 from bioner_pl.module import TaggerModule
 from bioner_pl.vocab import Vocab, WordVocab
-
-# The MTL-Bioinformatics-2016 corpora split every punctuation mark off ("IL - 2", "( APC )"),
-# so a token is a run of letters/digits or any single other visible character.
-_TOKEN = re.compile(r"[^\W_]+|\S", re.UNICODE)
-# A sentence ends at . ! ? followed by space and a capital, digit or bracket, unless the dot
-# belongs to an abbreviation common in abstracts or to an initial ("J. Smith").
-_BOUNDARY = re.compile(r"[.!?](?=\s+[\"'(\[]?[A-Z0-9])")
-_ABBREVIATIONS = {"e.g", "i.e", "al", "fig", "figs", "vs", "approx", "ca", "dr", "no", "nos", "ref", "refs",
-                  "resp", "cf", "sp", "spp", "var", "st", "mr", "mrs", "ms", "prof", "eq", "vol", "pp"}
-
-
-@dataclass
-class Token:
-    text: str
-    start: int
-    end: int
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the sentences of text."""
-    spans, start = [], 0
-    for match in _BOUNDARY.finditer(text):
-        word = re.search(r"(\S+)$", text[start : match.start()])
-        stem = word.group(1).lower().lstrip("([") if word else ""
-        dotted = "." in stem and len(stem) <= 4  # "U.S", "e.g"
-        if stem in _ABBREVIATIONS or (len(stem) == 1 and stem.isalpha()) or dotted:
-            continue
-        spans.append((start, match.end()))
-        start = match.end()
-    spans.append((start, len(text)))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
-
-
-def tokenize(text: str, offset: int = 0) -> list[Token]:
-    return [Token(m.group(), offset + m.start(), offset + m.end()) for m in _TOKEN.finditer(text)]
 
 
 def load_tagger(path: str | Path) -> TaggerModule:

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from omegaconf import ListConfig
+
+
+def is_path(ref: str) -> bool:
+    """A corpus given as a folder (`/data/mine`, `./mine`, `~/mine`), not a config name."""
+    return "/" in ref or "\\" in ref or ref.startswith((".", "~"))
+
+
+def corpus_name(ref) -> str:
+    """The name a corpus goes by in run directories, tables and checkpoints: a config's name, or
+    the folder's own name for `main=/data/mycorpus`."""
+    ref = str(ref)
+    return Path(ref.rstrip("/\\")).expanduser().resolve().name if is_path(ref) else ref
 
 
 def aux_list(aux) -> list[str]:
@@ -14,7 +28,7 @@ def aux_list(aux) -> list[str]:
 
 
 def aux_name(aux) -> str:
-    return "+".join(aux_list(aux)) or "none"
+    return "+".join(corpus_name(a) for a in aux_list(aux)) or "none"
 
 
 # The config keys that make up the training protocol: protocol_name's parameters, recorded in
@@ -33,4 +47,4 @@ def protocol_name(schedule="turns", batching="shuffled", train_on_dev=False) -> 
 def run_name(model, main, aux, embedding, fraction, seed, protocol="") -> str:
     """One deterministic directory per configuration: rerunning it with resume=true continues it."""
     protocol_dir = f"{protocol}/" if protocol else ""
-    return f"{model}/{main}__{aux_name(aux)}/{embedding}/frac{float(fraction):g}/{protocol_dir}seed{seed}"
+    return f"{model}/{corpus_name(main)}__{aux_name(aux)}/{embedding}/frac{float(fraction):g}/{protocol_dir}seed{seed}"

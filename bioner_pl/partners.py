@@ -78,6 +78,12 @@ def job(overrides: list[str]):
         return compose("config", overrides=overrides, return_hydra_config=True)
 
 
+def corpus_dirs(overrides: list[str]) -> list[Path]:
+    """Ours and the corpus configs of the folders a hydra.searchpath override adds (user corpora)."""
+    searchpath = job([o for o in overrides if o.startswith("hydra.searchpath=")] + ["main=x"]).hydra.searchpath
+    return [ds.corpus.PACKAGE_CONF / "corpus"] + [Path(p.removeprefix("file://")) / "corpus" for p in searchpath]
+
+
 def run_dir(cfg) -> Path:
     return Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir
 
@@ -85,11 +91,12 @@ def run_dir(cfg) -> Path:
 def search(argv: list[str]) -> list[Candidate]:
     options, passthrough = parse(argv)
     main, model, seed = options["main"], options["model"], options["seed"]
-    ds.check_dataset_name(main)
+    dirs = corpus_dirs(passthrough)
+    main_name = ds.resolve(main, dirs).name
     names = aux_list(options["candidates"].strip("[]").split(",")) if options["candidates"] else \
-        [name for name in ds.DATASETS if name != main]
+        [name for name in ds.known_corpora(dirs) if name != main_name]
     for name in names:
-        ds.check_dataset_name(name)
+        ds.resolve(name, dirs)
     common = [f"model={model}", f"main={main}", f"seed={seed}", "resume=true", "sweep=partners", *passthrough]
     configs = [job([*common, f"aux={name}"]) for name in names]
     epochs = configs[0].trainer.max_epochs  # the full protocol's (80; 1 with trainer=smoke)
@@ -101,8 +108,8 @@ def search(argv: list[str]) -> list[Candidate]:
                          f"trainer.max_epochs at least 1 (got {epochs}), and candidates not empty")
     plan = schedule(len(names), epochs, int(eta), int(rounds) if rounds else None)
     candidates = [Candidate(name, run_dir(cfg)) for name, cfg in zip(names, configs)]
-    report = Path(options["report"] or Path(configs[0].out_root) / "partners" / f"{main}-{model}-seed{seed}")
-    print(f"partner search for {main} ({model}, seed {seed}): "
+    report = Path(options["report"] or Path(configs[0].out_root) / "partners" / f"{main_name}-{model}-seed{seed}")
+    print(f"partner search for {main_name} ({model}, seed {seed}): "
           + ", ".join(f"{n} candidates to {e} epochs" for n, e in plan), flush=True)
     alive = candidates
     for number, (_, reached) in enumerate(plan, start=1):

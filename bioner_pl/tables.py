@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from omegaconf import OmegaConf
 
-from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, protocol_name
+from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, corpus_name, protocol_name
 
 MAINS = ["bc2gm", "exptm", "ncbi", "linnaeus"]
 MODELS = ["stm", "fs", "sp", "adv", "cs"]
@@ -95,10 +95,10 @@ def _failed_run_key(run_dir: Path) -> CellKey | None:
     if not saved.exists():
         return None
     cfg = OmegaConf.load(saved)
-    aux = aux_list(OmegaConf.select(cfg, "aux", default="none"))  # resolves ${partner}
+    aux = [corpus_name(a) for a in aux_list(OmegaConf.select(cfg, "aux", default="none"))]  # resolves ${partner}
     arch = {k: v for k, v in cfg.model.arch.items() if k != "_target_"}
     protocol = {k: cfg[k] for k in PROTOCOL_SWITCHES if k in cfg}
-    return key(cfg.model.name, arch, cfg.main, aux, cfg.embedding.name, cfg.fraction, protocol)
+    return key(cfg.model.name, arch, corpus_name(cfg.main), aux, cfg.embedding.name, cfg.fraction, protocol)
 
 
 def collect(roots: list[Path], min_epochs: int = 1) -> dict[CellKey, Cell]:

@@ -22,10 +22,11 @@ from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, Ri
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from bioner_pl import cluster, tables, tracking
+from bioner_pl import data as ds
 from bioner_pl.datamodule import MultiTaskDataModule
 from bioner_pl.errors import InputError, causes
 from bioner_pl.module import TaggerModule
-from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, aux_name, protocol_name, run_name
+from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, aux_name, corpus_name, protocol_name, run_name
 
 log = logging.getLogger("bioner_pl")
 # Lightning's own noise: our module (not the DataModule) deliberately keeps `lengths` on the CPU,
@@ -35,6 +36,7 @@ warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).
 
 
 OmegaConf.register_new_resolver("aux_name", aux_name, replace=True)
+OmegaConf.register_new_resolver("corpus_name", corpus_name, replace=True)
 OmegaConf.register_new_resolver("run_name", run_name, replace=True)
 OmegaConf.register_new_resolver("protocol_name", protocol_name, replace=True)
 OmegaConf.register_new_resolver("wandb_id", tracking.run_id, replace=True)
@@ -71,6 +73,8 @@ class WallClock(pl.Callback):
 
 def train(cfg: DictConfig, out_dir: Path) -> dict:
     clock = WallClock()
+    for corpus in [cfg.main, *aux_list(cfg.aux)]:  # a wrong corpus name fails before anything starts
+        ds.resolve(corpus)
     metrics_path = out_dir / "metrics.json"
     last_ckpt = out_dir / "checkpoints" / "last.ckpt"
     # A requeued job continues its own run: the user asked for it once, when they submitted it.
@@ -138,7 +142,7 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock
     dev, test = module.scores.get("val"), module.scores.get("test")  # None where limit_*_batches=0
     metrics = {
         "model": cfg.model.name, "arch": {k: v for k, v in cfg.model.arch.items() if k != "_target_"},
-        "main": cfg.main, "aux": aux, "embedding": cfg.embedding.name,
+        "main": datamodule.names[0], "aux": datamodule.names[1:], "embedding": cfg.embedding.name,
         "fraction": cfg.fraction, "seed": cfg.seed,
         "protocol": {k: cfg[k] for k in PROTOCOL_SWITCHES},
         "best_epoch": best_epoch, "epochs": trainer.current_epoch,

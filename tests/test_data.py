@@ -28,7 +28,7 @@ def test_reader_reads_fixture(data_dir):
 
 
 @pytest.mark.parametrize("text, line, problem", [
-    ("a\tO\nb\tO\textra\n", 2, "expected 2 tab-separated columns"),
+    ("a\tO\nb\tO\textra\n", 2, "expected 2 columns like the first row, found 3"),
     ("a\tO\n\nb O\n", 3, "found 1"),
     ("a\tO\nb\tGENE\n", 2, "not IOB2"),
     ("a\tE-GENE\n", 1, "not IOB2"),
@@ -53,13 +53,15 @@ def test_reader_non_utf8_names_line(tmp_path):
     assert err.value.line == 3
 
 
-def test_unknown_dataset_lists_known_ones():
-    with pytest.raises(InputError, match="unknown dataset 'ncbi2'.*bc2gm"):
-        ds.check_dataset_name("ncbi2")
+def test_unknown_corpus_lists_known_ones():
+    with pytest.raises(InputError, match="unknown corpus 'ncbi2': neither a corpus config .*bc2gm"):
+        ds.resolve("ncbi2")
 
 
 def test_registry_covers_the_paper(data_dir):
-    assert len(ds.DATASETS) == 17 and {"bc2gm", "exptm", "ncbi", "linnaeus", "jnlpba"} <= set(ds.DATASETS)
+    names = ds.known_corpora()
+    assert len(names) == 17 and {"bc2gm", "exptm", "ncbi", "linnaeus", "jnlpba"} <= set(names)
+    assert ds.resolve("ncbi").path == "NCBI-disease-IOB" and ds.resolve("ncbi").scheme == "iob2"
 
 
 def test_missing_split_offline_says_what_to_do(tmp_path):

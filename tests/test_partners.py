@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from bioner_pl import data as ds
 from bioner_pl import partners
 from conftest import SMALL_VECTORS, run_cli
 
@@ -72,7 +73,7 @@ def test_search_end_to_end_with_a_failing_candidate(tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    (["main=ncbi", "candidates=[bionlp09,nope]"], "unknown dataset 'nope'"),
+    (["main=ncbi", "candidates=[bionlp09,nope]"], "unknown corpus 'nope'"),
     (["main=ncbi", "eta=x"], "eta must be a whole number of at least 2 (got x)"),
     (["candidates=bionlp09"], "main=<corpus> is required"),
     (["main=ncbi", "bionlp09"], "expected key=value, got 'bionlp09'"),
@@ -80,3 +81,11 @@ def test_search_end_to_end_with_a_failing_candidate(tmp_path):
 def test_bad_options_are_one_line(tmp_path, options, message):
     result = run_cli("bioner_pl.partners", *options, f"out_root={tmp_path}")
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_default_candidates_include_user_corpus_configs(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "mine.yaml").write_text("path: /data/mine\n")
+    dirs = partners.corpus_dirs([f"hydra.searchpath=[file://{tmp_path}]", "batching=by_length"])
+    names = ds.known_corpora(dirs)
+    assert names[-1] == "mine" and len(names) == 18 and "ncbi" in names

@@ -70,8 +70,8 @@ def test_resume_reaches_the_same_state(tmp_path):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["main=ncbi2"], "unknown dataset 'ncbi2'"),
-    (["aux=nope", "model=cs"], "unknown dataset 'nope'"),
+    (["main=ncbi2"], "unknown corpus 'ncbi2'"),
+    (["aux=nope", "model=cs"], "unknown corpus 'nope'"),
     (["embedding=glove100"], "embedding file not found"),
     (["embedding=glove100", "embedding.path=/nowhere/glove.6B.100d.txt"], "/nowhere/glove.6B.100d.txt"),
     (["main=exptm", "data.base_url=null", "data.dir=/nonexistent"], "Ex-PTM-IOB/train.tsv"),

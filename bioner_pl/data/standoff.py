@@ -1,0 +1,201 @@
+"""Standoff corpora (PubTator, brat): text plus character-offset mentions, turned into tagged
+sentences with the tokenizer `predict` uses. Nothing is lost without a word: a mention whose edge
+falls inside a token splits the token there, and of overlapping or nested mentions the outermost
+is kept; both are logged with file and line, and counted."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bioner_pl.data.columns import Sentence, read_text
+from bioner_pl.data.tokenize import Token, sentence_spans, tokenize
+from bioner_pl.errors import InputError
+
+log = logging.getLogger("bioner_pl")
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    type: str
+    line: int  # where it is written, for the messages
+
+
+@dataclass
+class Report:
+    """What a standoff file needed: mentions read, dropped as nested/overlapping, tokens split."""
+
+    path: Path
+    mentions: int = 0
+    overlapping: int = 0
+    split_tokens: int = 0
+    file: Path | None = None  # the file being read (a brat folder's current .ann)
+
+    def note(self, line: int, message: str) -> None:
+        log.warning("%s:%d: %s", self.file or self.path, line, message)
+
+    def log(self) -> None:
+        log.info("%s: %d mentions; %d nested or overlapping (the outermost kept); %d tokens split at a "
+                 "mention's edge", self.path, self.mentions, self.overlapping, self.split_tokens)
+
+
+def outermost(mentions: list[Mention], report: Report) -> list[Mention]:
+    """Non-overlapping mentions: of nested ones the outer, of crossing ones the first."""
+    kept: list[Mention] = []
+    for m in sorted(mentions, key=lambda m: (m.start, -m.end, m.line)):
+        if kept and m.start < kept[-1].end:
+            outer = kept[-1]
+            how = "nested in" if m.end <= outer.end else "overlaps"
+            report.note(m.line, f"{m.type} mention {m.start}-{m.end} {how} the {outer.type} mention "
+                                f"{outer.start}-{outer.end} (line {outer.line}); kept that one")
+            report.overlapping += 1
+            continue
+        kept.append(m)
+    return kept
+
+
+def tag_text(text: str, mentions: list[Mention], report: Report, offset: int = 0) -> list[Sentence]:
+    """The sentences of text (offsets from `offset`) with IOB2 tags from the mentions."""
+    report.mentions += len(mentions)
+    mentions = outermost(mentions, report)
+    spans = [(s + offset, e + offset) for s, e in sentence_spans(text)]
+    merged: list[list[int]] = []  # a sentence boundary inside a mention is not one
+    for start, end in spans:
+        if merged and any(m.start < start < m.end for m in mentions):
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    sentences = []
+    for start, end in merged:
+        inside = [m for m in mentions if start <= m.start < end]
+        tokens = split_at_edges(tokenize(text[start - offset : end - offset], start), inside, report)
+        tags, previous = [], None
+        for token in tokens:
+            mention = next((m for m in inside if m.start <= token.start < m.end), None)
+            tags.append("O" if mention is None else ("I-" if mention is previous else "B-") + mention.type)
+            previous = mention
+        if tokens:
+            sentences.append(Sentence(tuple(t.text for t in tokens), tuple(tags)))
+    return sentences
+
+
+def split_at_edges(tokens: list[Token], mentions: list[Mention], report: Report) -> list[Token]:
+    edges = sorted({m.start for m in mentions} | {m.end for m in mentions})
+    out = []
+    for token in tokens:
+        cuts = [e for e in edges if token.start < e < token.end]
+        for cut in cuts:
+            line = next(m.line for m in mentions if cut in (m.start, m.end))
+            report.note(line, f"a mention's edge at {cut} falls inside the token {token.text!r}; split it there")
+            report.split_tokens += 1
+        bounds = [token.start, *cuts, token.end]
+        out += [Token(token.text[a - token.start : b - token.start], a, b) for a, b in zip(bounds, bounds[1:])]
+    return out
+
+
+def check_text(text: str, mention: Mention, written: str, path: Path) -> None:
+    if not 0 <= mention.start < mention.end <= len(text):
+        raise InputError(f"mention offsets {mention.start}-{mention.end} are outside the text "
+                         f"({len(text)} characters)", path, mention.line)
+    if text[mention.start : mention.end] != written:
+        raise InputError(f"mention {written!r} does not match the text at {mention.start}-{mention.end} "
+                         f"({text[mention.start : mention.end]!r})", path, mention.line)
+
+
+_PUBTATOR_TEXT = re.compile(r"^([^|\t]+)\|([ta])\|(.*)$")
+
+
+def looks_like_pubtator(path: Path) -> bool:
+    first = next((line for line in read_text(path).splitlines() if line.strip()), "")
+    return bool(_PUBTATOR_TEXT.match(first))
+
+
+def read_pubtator(path: str | Path) -> list[Sentence]:
+    """PubTator: `pmid|t|title`, `pmid|a|abstract`, then `pmid<TAB>start<TAB>end<TAB>text<TAB>type[...]`
+    mention lines (relation lines are skipped); blank lines between documents. Offsets count over
+    title + one character + abstract; the title is its own sentence."""
+    path = Path(path)
+    report, sentences = Report(path), []
+    documents: list[dict] = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        text = _PUBTATOR_TEXT.match(line)
+        if text:
+            pmid, kind, content = text.groups()
+            if kind == "t" or not documents or documents[-1]["pmid"] != pmid:
+                documents.append({"pmid": pmid, "title": "", "abstract": "", "mentions": [], "line": number})
+            documents[-1]["title" if kind == "t" else "abstract"] = content
+            continue
+        fields = line.split("\t")
+        if len(fields) >= 5 and fields[1].isdigit() and fields[2].isdigit():
+            if not documents or documents[-1]["pmid"] != fields[0]:
+                raise InputError(f"mention of document {fields[0]!r} outside that document's block", path, number)
+            documents[-1]["mentions"].append((Mention(int(fields[1]), int(fields[2]), fields[4], number), fields[3]))
+        elif len(fields) >= 4 and documents and fields[0] == documents[-1]["pmid"]:
+            continue  # a relation line (pmid, relation, id, id)
+        else:
+            raise InputError(f"not a PubTator line (pmid|t|..., pmid|a|... or a tab-separated mention): "
+                             f"{line[:60]!r}", path, number)
+    if not documents:
+        raise InputError("no documents: the file is empty", path)
+    for doc in documents:
+        text = doc["title"] + " " + doc["abstract"]
+        for mention, written in doc["mentions"]:
+            check_text(text, mention, written, path)
+        title_end = len(doc["title"])
+        mentions = [m for m, _ in doc["mentions"]]
+        crossing = [m for m in mentions if m.start <= title_end < m.end]
+        if crossing:
+            raise InputError("mention crosses from the title into the abstract", path, crossing[0].line)
+        sentences += tag_text(doc["title"], [m for m in mentions if m.end <= title_end], report)
+        sentences += tag_text(doc["abstract"], [m for m in mentions if m.start > title_end], report, title_end + 1)
+    report.log()
+    return sentences
+
+
+_BRAT_ENTITY = re.compile(r"^(T\S*)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
+
+
+def read_brat(directory: str | Path) -> list[Sentence]:
+    """brat standoff: every `<doc>.ann` with its `<doc>.txt` in a folder, in name order. Text-bound
+    annotations (T lines) are the mentions; a discontinuous one becomes its covering span (logged);
+    relations, events, attributes and notes are skipped."""
+    directory = Path(directory)
+    anns, texts = sorted(directory.glob("*.ann")), sorted(directory.glob("*.txt"))
+    if not anns and not texts:
+        raise InputError("no brat documents (.txt with .ann) in this folder", directory)
+    for txt in texts:
+        if not txt.with_suffix(".ann").exists():
+            raise InputError("a .txt without its .ann (brat writes an empty .ann for a document without "
+                             "annotations)", txt)
+    sentences, report = [], Report(directory)
+    for ann in anns:
+        txt = ann.with_suffix(".txt")
+        if not txt.exists():
+            raise InputError(f"brat annotations without their text: {txt.name} is missing", ann)
+        text, report.file, mentions = read_text(txt), ann, []
+        for number, line in enumerate(read_text(ann).splitlines(), start=1):
+            if not line.startswith("T"):
+                continue
+            match = _BRAT_ENTITY.match(line)
+            if not match:
+                raise InputError(f"not a brat text-bound annotation (T<id><TAB>TYPE START END<TAB>text): "
+                                 f"{line[:60]!r}", ann, number)
+            _, kind, offsets, written = match.groups()
+            pieces = [tuple(map(int, p.split())) for p in offsets.split(";")]
+            mention = Mention(pieces[0][0], pieces[-1][1], kind, number)
+            if len(pieces) > 1:
+                report.note(number, f"discontinuous {kind} mention {offsets}: tagged as its covering span "
+                                    f"{mention.start}-{mention.end}")
+                written = text[mention.start : mention.end] if " ".join(
+                    text[a:b] for a, b in pieces) == written else written
+            check_text(text, mention, written, ann)
+            mentions.append(mention)
+        sentences += tag_text(text, mentions, report)
+    report.log()
+    return sentences
