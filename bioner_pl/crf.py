@@ -96,11 +96,17 @@ def _log_forward(first: Tensor, psi: Tensor, last: Tensor):
     return log_z, (psi, alphas, last, log_z)
 
 
-def _log_backward(psi: Tensor, alphas: Tensor, last: Tensor, log_z: Tensor, grad: Tensor):
-    betas = torch.empty_like(alphas)
+def _log_betas(psi: Tensor, last: Tensor) -> Tensor:
+    """Backward messages (T, B, L) in log space: betas[t][y] = log-sum of every continuation from y at t."""
+    betas = psi.new_empty((psi.shape[0] + 1,) + last.shape)
     betas[-1] = last
     for t in range(psi.shape[0] - 1, -1, -1):
         torch.logsumexp(psi[t] + betas[t + 1].unsqueeze(-2), dim=2, out=betas[t])
+    return betas
+
+
+def _log_backward(psi: Tensor, alphas: Tensor, last: Tensor, log_z: Tensor, grad: Tensor):
+    betas = _log_betas(psi, last)
     norm = log_z.view(1, -1, 1)
     grad = grad.to(psi.dtype)
     ends = (alphas[[0, -1]] + betas[[0, -1]] - norm).exp_().mul_(grad)  # first and last node marginals
@@ -172,6 +178,39 @@ class CRF(nn.Module):
         # and the tags go to the host anyway.
         arrays = [x.float().cpu().numpy() for x in (first, psi, self.end)]
         return torch.from_numpy(_viterbi(*arrays)).to(emissions.device)
+
+    @torch.no_grad()
+    def posterior(self, features: Tensor, mask: Tensor) -> tuple[Tensor, Posterior]:
+        """The Viterbi tags (B, T) and the posterior that scores their segments (span confidences)."""
+        emissions, trans = self.scores(features)
+        first, psi = self._chain(emissions, trans, mask)
+        return self.decode_from_scores(emissions, trans, mask), \
+            Posterior(first, psi, self.end.expand_as(first), mask.sum(1).tolist())
+
+
+class Posterior:
+    """Forward-backward messages of a batch (float64, on the host), to score paths' segments:
+    probability(b, s, labels, stop) = P(tags s.. = labels and the tag after them is not `stop`)."""
+
+    def __init__(self, first: Tensor, psi: Tensor, last: Tensor, lengths: list[int]):
+        first, psi, last = first.double(), psi.double(), last.double()
+        log_z, (_, alphas, _, _) = _log_forward(first, psi, last)
+        self.betas = _log_betas(psi, last).cpu().numpy()
+        self.alphas, self.psi, self.log_z = alphas.cpu().numpy(), psi.cpu().numpy(), log_z.cpu().numpy()
+        self.lengths = lengths
+
+    def probability(self, b: int, s: int, labels: list[int], stop: int | None = None) -> float:
+        end = s + len(labels) - 1
+        score = self.alphas[s, b, labels[0]]
+        for t in range(s, end):
+            score += self.psi[t, b, labels[t - s], labels[t - s + 1]]
+        if stop is None or end == self.lengths[b] - 1:  # nothing follows (padding repeats the last tag)
+            score += self.betas[end, b, labels[-1]]
+        else:
+            following = self.psi[end, b, labels[-1]] + self.betas[end + 1, b]
+            following[stop] = -np.inf
+            score += np.logaddexp.reduce(following)
+        return float(np.exp(score - self.log_z[b]))
 
 
 def _viterbi(first: np.ndarray, psi: np.ndarray, last: np.ndarray) -> np.ndarray:

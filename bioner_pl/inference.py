@@ -46,20 +46,28 @@ def head_index(module: TaggerModule, head: str | int | None) -> int:
     raise InputError(f"unknown head {head!r}; this checkpoint has heads for {', '.join(names)}")
 
 
+def batches(module: TaggerModule, sentences: list[list[str]], head: int = 0, batch_size: int = 256,
+            progress: bool = False):
+    """(sentence indices, collated batch) of the non-empty sentences, in batches sorted by length
+    (little padding)."""
+    words, chars = WordVocab(list(module.hparams.words)), Vocab(list(module.hparams.chars))
+    index = tag_index(module.hparams.tag_sets[head])
+    nonempty = [i for i, s in enumerate(sentences) if s]
+    groups = [[nonempty[j] for j in b] for b in sorted_batches([len(sentences[i]) for i in nonempty], batch_size)]
+    for indices in track(groups, description="tagging", disable=not progress or len(groups) < 5):
+        items = [(i, encode(Sentence(tuple(sentences[i]), ("O",) * len(sentences[i])), words, chars, index, head))
+                 for i in indices]
+        yield indices, collate(items)
+
+
 @torch.inference_mode()
 def tag(module: TaggerModule, sentences: list[list[str]], head: int = 0, batch_size: int = 256,
         progress: bool = False) -> list[list[str]]:
-    """Tags of every sentence; batches sorted by length (little padding), results in input order."""
-    words, chars = WordVocab(list(module.hparams.words)), Vocab(list(module.hparams.chars))
+    """Tags of every sentence, in input order."""
     tags = module.hparams.tag_sets[head]
-    index = tag_index(tags)
-    items = [encode(Sentence(tuple(s), ("O",) * len(s)), words, chars, index, head) for s in sentences]
     out: list[list[str]] = [[] for _ in sentences]
-    nonempty = [i for i, s in enumerate(sentences) if s]
-    batches = [[nonempty[j] for j in b] for b in sorted_batches([len(sentences[i]) for i in nonempty], batch_size)]
-    for indices in track(batches, description="tagging", disable=not progress or len(batches) < 5):
-        batch = collate([(i, items[i]) for i in indices])
+    for indices, batch in batches(module, sentences, head, batch_size, progress):
         pred = module.net.decode(batch["words"], batch["chars"], batch["mask"], batch["lengths"], head)
-        for row, (index, n) in enumerate(zip(batch["index"].tolist(), batch["lengths"].tolist())):
+        for row, (index, n) in enumerate(zip(indices, batch["lengths"].tolist())):
             out[index] = [tags[t] for t in pred[row, :n].tolist()]
     return out

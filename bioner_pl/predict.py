@@ -1,121 +1,220 @@
-"""Tag raw text or CoNLL with a trained checkpoint:
+"""Tag a collection with a trained checkpoint, streamed, in shards, resumable:
 
-    python -m bioner_pl.predict ckpt=best.ckpt input=abstracts.txt [output=tags.jsonl] [format=jsonl|conll|brat]
+    python -m bioner_pl.predict ckpt=best.ckpt input='pubmed/*.xml.gz' output=tags.jsonl
+        [format=jsonl|pubtator|conll|brat] [shard=I num_shards=N] [merge=true] [on_error=skip]
+
+Input and output go a batch of documents at a time, so memory does not grow with the input.
+The output is written under a temporary name (`<output>.part`) with an index of the documents
+done; a rerun continues after the last complete batch, and the finished file is renamed into
+place. With num_shards=N, shard I tags documents I, I+N, I+2N, ... into `<output>.shards/`;
+`merge=true` then interleaves the shards into `output` in input order, byte for byte the
+unsharded output (brat: every shard writes its documents' files into the same folder).
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+import os
 import sys
-from dataclasses import dataclass, field
+import time
+from itertools import islice
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
-from seqeval.metrics.sequence_labeling import get_entities
 
 from bioner_pl.errors import InputError, exits_cleanly
-from bioner_pl.inference import Token, head_index, load_tagger, split_sentences, tag, tokenize
-
-FORMATS = {"jsonl": ".jsonl", "conll": ".conll", "brat": ".brat"}
-
-
-@dataclass
-class Document:
-    text: str
-    sentences: list[list[Token]] = field(default_factory=list)
-    tags: list[list[str]] = field(default_factory=list)
+from bioner_pl.tagging import streams
+from bioner_pl.tagging.streams import OUTPUT_FORMATS, Rejected
+from bioner_pl.tagging.tagger import Tagger
 
 
-def read_text(path: Path) -> str:
-    data = path.read_bytes()
-    if b"\x00" in data[:4096]:
-        raise InputError("binary file, not text: give raw text or CoNLL (token<TAB>...)", path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {err.start})", path, line) from None
-    if not text.strip():
-        raise InputError("empty input: nothing to tag", path)
-    return text
+def output_path(cfg: DictConfig) -> Path:
+    if cfg.output:
+        return Path(cfg.output)
+    if streams.glob.has_magic(str(cfg.input)):
+        raise InputError("output=... is needed when input is a glob of several files", cfg.input)
+    source = Path(cfg.input)
+    output = source.with_name(source.name.removesuffix(".gz")).with_suffix(OUTPUT_FORMATS[cfg.format])
+    return output.with_name(f"{output.stem}.tagged{output.suffix}") if output == source else output  # never the input
 
 
-def looks_like_conll(text: str) -> bool:
-    """One token per line (optionally tab-separated columns), sentences split by blank lines."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return all(" " not in line.split("\t")[0] for line in lines) and any("\t" in line for line in lines)
+def shard_path(output: Path, shard: int, shards: int) -> Path:
+    if shards == 1:
+        return output
+    return output.with_name(output.name + ".shards") / f"{shard}-of-{shards}{output.suffix}"
 
 
-def from_text(text: str, whole_file: bool) -> list[Document]:
-    """Documents of raw text; offsets are into the document's own text."""
-    docs = [text] if whole_file else [line for line in text.split("\n") if line.strip()]
-    return [Document(doc, [tokenize(doc[s:e], s) for s, e in split_sentences(doc)]) for doc in docs]
+def done_marker(folder: Path, shard: int, shards: int) -> Path:
+    """brat: every shard writes into the one folder, and says so here when it is done."""
+    return folder / f".done-{shard}-of-{shards}"
 
 
-def from_conll(text: str) -> list[Document]:
-    """One document; its text is the tokens joined by spaces (so offsets stay meaningful)."""
-    sentences, current, parts, position = [], [], [], 0
-    for line in text.splitlines() + [""]:
-        if not line.strip():
-            if current:
-                sentences.append(current)
-                current = []
-            continue
-        token = line.split("\t")[0]
-        current.append(Token(token, position, position + len(token)))
-        parts.append(token)
-        position += len(token) + 1
-    return [Document(" ".join(parts), sentences)]
+class Progress:
+    """A shard's output in progress: `<target>.part` and its index, one line per document done
+    (`<document number> <bytes>`, or `<number> rejected`), appended after the batch's bytes are on
+    disk, so the index never runs ahead of the output."""
+
+    def __init__(self, target: Path, brat: bool, shard: int, shards: int):
+        self.target, self.brat, self.shards = target, brat, shards
+        self.part = target / f".part-{shard}-of-{shards}" if brat else target.with_name(target.name + ".part")
+        self.index = self.part.with_name(self.part.name + ".index")
+        self.done = done_marker(target, shard, shards) if brat else target
+        self.last, size, complete = -1, 0, 0
+        if self.index.exists():
+            for line in self.index.read_text().splitlines(keepends=True):
+                number, _, value = line.partition(" ")
+                if not line.endswith("\n") or not value.strip():
+                    break  # a line cut short: the batch it belongs to is redone
+                self.last, complete = int(number), complete + len(line)
+                size += 0 if value.strip() == "rejected" else int(value)
+            with open(self.index, "r+b") as f:
+                f.truncate(complete)
+        if brat:
+            target.mkdir(parents=True, exist_ok=True)
+            self.out = None
+        else:
+            self.part.parent.mkdir(parents=True, exist_ok=True)
+            self.out = open(self.part, "ab")
+            self.out.truncate(size)  # bytes of a batch whose index lines never made it
+        self.log = open(self.index, "a", encoding="utf-8")
+
+    def write(self, entries: list[tuple[int, bytes | dict | None]]) -> None:
+        """(document number, its output) of one batch: bytes, brat files, or None (rejected)."""
+        lines = []
+        for number, data in entries:
+            if data is None:
+                lines.append(f"{number} rejected\n")
+            elif self.brat:
+                for name, text in data.items():
+                    tmp = self.target / f".{name}.tmp"
+                    tmp.write_text(text, encoding="utf-8")
+                    os.replace(tmp, self.target / name)
+                lines.append(f"{number} 0\n")
+            else:
+                self.out.write(data)
+                lines.append(f"{number} {len(data)}\n")
+        if self.out:
+            self.out.flush()
+            os.fsync(self.out.fileno())
+        self.log.write("".join(lines))
+        self.log.flush()
+
+    def finish(self) -> None:
+        """Put the output in place; a shard keeps its index for the merge."""
+        self.log.close()
+        if self.brat:
+            os.replace(self.index, self.done)
+            return
+        self.out.close()
+        if self.shards > 1:
+            os.replace(self.index, self.target.with_name(self.target.name + ".index"))
+        else:
+            self.index.unlink()
+        os.replace(self.part, self.target)
+
+    def abandon(self) -> None:
+        """Nothing was read: leave nothing behind."""
+        self.log.close()
+        self.index.unlink(missing_ok=True)
+        if self.out:
+            self.out.close()
+            self.part.unlink(missing_ok=True)
 
 
-def entities(doc: Document) -> list[dict]:
-    found = []
-    for tokens, tags in zip(doc.sentences, doc.tags):
-        for kind, first, last in get_entities(tags):
-            start, end = tokens[first].start, tokens[last].end
-            found.append({"text": doc.text[start:end], "type": kind, "start": start, "end": end})
-    return found
+def merge(output: Path, shards: int) -> Path:
+    """Interleave the shards' documents into `output` in input order (atomically)."""
+    parts = [shard_path(output, i, shards) for i in range(shards)]
+    missing = [p for p in parts if not p.exists()]
+    if missing:
+        raise InputError(f"{len(missing)} of {shards} shards are not finished (first: {missing[0].name}); "
+                         "run them first", missing[0])
 
+    def documents(path: Path):
+        index = path.with_name(path.name + ".index").read_text().split()
+        with open(path, "rb") as f:
+            for number, size in zip(index[::2], index[1::2]):
+                if size != "rejected":
+                    yield int(number), f.read(int(size))
 
-def write(docs: list[Document], fmt: str, output: Path) -> None:
-    if fmt == "jsonl":
-        with open(output, "w", encoding="utf-8") as out:
-            for i, doc in enumerate(docs):
-                out.write(json.dumps({"id": i, "text": doc.text, "entities": entities(doc)}, ensure_ascii=False) + "\n")
-    elif fmt == "conll":
-        with open(output, "w", encoding="utf-8") as out:
-            for doc in docs:
-                for tokens, tags in zip(doc.sentences, doc.tags):
-                    out.writelines(f"{t.text}\t{g}\n" for t, g in zip(tokens, tags))
-                    out.write("\n")
-    else:  # brat: doc<i>.txt with its standoff doc<i>.ann
-        output.mkdir(parents=True, exist_ok=True)
-        for i, doc in enumerate(docs):
-            (output / f"doc{i}.txt").write_text(doc.text, encoding="utf-8")
-            lines = [f"T{n}\t{e['type']} {e['start']} {e['end']}\t{e['text']}" for n, e in enumerate(entities(doc), 1)]
-            (output / f"doc{i}.ann").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    tmp = output.with_name(output.name + ".part")
+    with open(tmp, "wb") as out:
+        for _, data in heapq.merge(*(documents(p) for p in parts)):
+            out.write(data)
+    os.replace(tmp, output)
+    return output
 
 
 def predict(cfg: DictConfig) -> Path:
-    if cfg.format not in FORMATS:
-        raise InputError(f"unknown output format {cfg.format!r}; use one of {', '.join(FORMATS)}")
-    source = Path(cfg.input)
-    if not source.is_file():
-        raise InputError("input file not found", source)
-    text = read_text(source)
-    module = load_tagger(cfg.ckpt)
-    head = head_index(module, cfg.head)
-    conll = cfg.input_format == "conll" or (cfg.input_format == "auto" and looks_like_conll(text))
-    docs = from_conll(text) if conll else from_text(text, cfg.documents == "file")
-    flat = [[t.text for t in s] for doc in docs for s in doc.sentences]
-    tags = iter(tag(module, flat, head, cfg.batch_size, progress=True))
-    for doc in docs:
-        doc.tags = [next(tags) for _ in doc.sentences]
-    output = Path(cfg.output) if cfg.output else source.with_suffix(FORMATS[cfg.format])
-    write(docs, cfg.format, output)
-    print(f"tagged {len(flat)} sentences in {len(docs)} documents -> {output}", file=sys.stderr)
-    return output
+    if cfg.format not in OUTPUT_FORMATS:
+        raise InputError(f"unknown output format {cfg.format!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    if cfg.on_error not in ("raise", "skip"):
+        raise InputError(f"on_error must be raise or skip, got {cfg.on_error!r}")
+    shards, shard = int(cfg.num_shards), int(cfg.shard)
+    if not (shards >= 1 and 0 <= shard < shards):
+        raise InputError(f"need 0 <= shard < num_shards, got shard={shard} num_shards={shards}")
+    output = output_path(cfg)
+    if cfg.merge:
+        if cfg.format == "brat":
+            raise InputError("brat shards already write into one folder: nothing to merge")
+        print(f"merged {shards} shards -> {merge(output, shards)}", file=sys.stderr)
+        return output
+    brat = cfg.format == "brat"
+    target = output if brat else shard_path(output, shard, shards)
+    if done_marker(target, shard, shards).exists() if brat else target.exists():
+        print(f"{target}: finished earlier, nothing to do", file=sys.stderr)
+        return target
+    records = streams.read(str(cfg.input), cfg.input_format, cfg.documents, cfg.text_field)
+    tagger = Tagger.load(cfg.ckpt, head=cfg.head, device=cfg.device, batch_size=cfg.batch_size,
+                         confidences=cfg.confidences)
+    progress = Progress(target, brat, shard, shards)
+    rejects_path = (target / f"rejects-{shard}-of-{shards}.jsonl" if brat
+                    else target.with_name(target.name + ".rejects.jsonl"))
+    rejects, seen = None, [-1]
+
+    def numbered():
+        for n, record in enumerate(records):
+            seen[0] = n
+            yield n, record
+
+    mine = ((n, r) for n, r in numbered() if n % shards == shard and n > progress.last)
+    counts, started = {"documents": 0, "sentences": 0, "entities": 0, "rejected": 0}, time.time()
+    write = streams.brat_files if brat else streams.WRITERS[cfg.format]
+    while batch := list(islice(mine, cfg.documents_per_batch)):
+        for number, record in batch:
+            if isinstance(record, Rejected):
+                if cfg.on_error == "raise":
+                    raise record.error()
+                rejects = rejects or open(rejects_path, "a", encoding="utf-8")
+                rejects.write(json.dumps({"path": str(record.path), "line": record.line, "problem": record.problem,
+                                          "record": record.record}, ensure_ascii=False) + "\n")
+                rejects.flush()
+                counts["rejected"] += 1
+        docs = tagger.tag([r for _, r in batch if not isinstance(r, Rejected)])
+        entries, tagged = [], iter(docs)
+        for number, record in batch:
+            if isinstance(record, Rejected):
+                entries.append((number, None))
+                continue
+            doc = next(tagged)
+            text = write(doc, number)
+            entries.append((number, text if brat else text.encode("utf-8")))
+            counts["documents"] += 1
+            counts["sentences"] += len(doc.sentences)
+            counts["entities"] += len(doc.entities)
+        progress.write(entries)
+    if seen[0] < 0:
+        progress.abandon()
+        raise InputError("empty input: nothing to tag", cfg.input)
+    progress.finish()
+    if rejects:
+        rejects.close()
+    seconds = time.time() - started
+    print(f"tagged {counts['documents']} documents, {counts['sentences']} sentences, {counts['entities']} entities, "
+          f"{counts['rejected']} rejected{f' (-> {rejects_path})' if rejects else ''}, in {seconds:.1f} s ({counts['sentences'] / max(seconds, 1e-9):.0f} "
+          f"sentences/s) -> {target}", file=sys.stderr)
+    return target
 
 
 @hydra.main(config_path="../conf", config_name="predict", version_base="1.3")

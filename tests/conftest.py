@@ -37,6 +37,17 @@ TINY = ["trainer=smoke", "logger=csv"]
 SMALL_VECTORS = ["embedding=random", "embedding.vectors.dim=20"]
 
 
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> Path:
+    """A small multi-task run trained on the fixture slices (ncbi + bionlp09), for the tagging tests:
+    6 epochs with GloVe, enough that it finds diseases and proteins (~1 min on 2 cores)."""
+    run = tmp_path_factory.mktemp("trained")
+    result = run_cli("bioner_pl.train", "model=fs", "main=ncbi", "aux=bionlp09", "logger=csv",
+                     "trainer.max_epochs=6", f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run
+
+
 @pytest.fixture(scope="module")
 def three_datasets() -> MultiTaskDataModule:
     """NCBI-disease with BioNLP09 and Ex-PTM as auxiliaries, on the fixture slices."""

@@ -121,3 +121,30 @@ def test_log_space_gradients_equal_the_scaled_ones():
     assert torch.allclose(log_z, scaled_z)
     for a, b in zip(_log_backward(*saved, grad), _scaled_backward(*scaled_saved, grad)):
         assert torch.allclose(a, b)
+
+
+@pytest.mark.parametrize("bigram", [True, False])
+def test_span_confidences_are_the_brute_force_posteriors(bigram):
+    """P(tags s..e = labels, and the next tag is not `stop`), summed over every tag sequence."""
+    crf = random_crf(bigram, dim=6, tags=3, seed=5)
+    lengths = torch.tensor([5, 3, 1])
+    mask = torch.arange(5) < lengths[:, None]
+    features = torch.randn(3, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    _, posterior = crf.posterior(features, mask)
+    checked = 0
+    for b, n in enumerate(lengths.tolist()):
+        log_z, _, score = brute_force(crf, features[b], n)
+        paths = list(itertools.product(range(3), repeat=n))
+        probs = torch.stack([score(p) for p in paths]).sub(log_z).exp().detach()
+        for s in range(n):
+            for labels in ([1], [1, 2], [2, 2, 0], [0, 1, 2, 2]):
+                if s + len(labels) > n:
+                    continue
+                for stop in (None, 2):
+                    e = s + len(labels) - 1
+                    expected = sum(float(p) for path, p in zip(paths, probs)
+                                   if list(path[s : e + 1]) == labels and (stop is None or e == n - 1 or path[e + 1] != stop))
+                    got = posterior.probability(b, s, labels, stop)
+                    assert 0 <= got <= 1 and got == pytest.approx(expected, abs=1e-9)
+                    checked += 1
+    assert checked > 30

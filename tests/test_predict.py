@@ -1,26 +1,15 @@
 """Tagging new text and re-scoring with a self-contained checkpoint."""
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-from bioner_pl.inference import split_sentences, tokenize
-from bioner_pl.predict import Document, entities
-from conftest import FIXTURE_DATA, SMALL_VECTORS, run_cli
+from bioner_pl.data.tokenize import split_sentences, tokenize
+from bioner_pl.tagging.tagger import document
+from conftest import FIXTURE_DATA, run_cli
 
 TEXT = "Mutations   in  BRCA1 (breast cancer 1) cause naïve “ovarian cancer”.  Dr. Smith et al. saw it, e.g. in mice."
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """A small multi-task checkpoint trained on the fixture slices (ncbi + bionlp09)."""
-    run = tmp_path_factory.mktemp("trained")
-    result = run_cli("bioner_pl.train", "model=fs", "main=ncbi", "aux=bionlp09", "logger=csv", *SMALL_VECTORS,
-                     "trainer.max_epochs=2", "trainer.limit_train_batches=20", f"hydra.run.dir={run}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run
 
 
 def test_tokens_and_sentences_keep_offsets():
@@ -32,19 +21,10 @@ def test_tokens_and_sentences_keep_offsets():
     assert [t.text for t in tokenize("BRCA1 (breast)")] == ["BRCA1", "(", "breast", ")"]
 
 
-def test_entity_offsets_slice_the_original_text():
-    doc = Document(TEXT, [tokenize(TEXT[s:e], s) for s, e in split_sentences(TEXT)])
-    wanted = {"BRCA1", "breast cancer 1", "ovarian cancer", "naïve"}
-    doc.tags = [["B-X" if t.text in ("BRCA1", "naïve") else "O" for t in sentence] for sentence in doc.sentences]
-    first = doc.sentences[0]
-    for i, token in enumerate(first):
-        if token.text == "breast":
-            doc.tags[0][i:i + 3] = ["B-Disease", "I-Disease", "I-Disease"]
-        if token.text == "ovarian":
-            doc.tags[0][i:i + 2] = ["B-Disease", "I-Disease"]
-    found = entities(doc)
-    assert {e["text"] for e in found} == wanted
-    assert all(TEXT[e["start"]:e["end"]] == e["text"] for e in found)
+def test_documents_keep_offsets_into_the_text():
+    doc = document(TEXT)
+    assert [t.text for t in doc.sentences[0][:3]] == ["Mutations", "in", "BRCA1"]
+    assert all(TEXT[t.start:t.end] == t.text for s in doc.sentences for t in s)
 
 
 def test_predict_jsonl_from_an_empty_directory(trained, tmp_path):

@@ -1,0 +1,177 @@
+"""Tagging a collection: the Python API, every input format, bad records, shards and resume, memory."""
+
+import gzip
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bioner_pl.tagging import streams
+from bioner_pl.tagging.streams import Rejected
+from conftest import ROOT, cli_env, run_cli
+
+TEXT = "Mutations in the APC gene cause familial adenomatous polyposis. Colon cancer follows."
+
+MEDLINE = """<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE PubmedArticleSet>
+<PubmedArticleSet>
+  <PubmedArticle>
+    <MedlineCitation Status="MEDLINE" Owner="NLM">
+      <PMID Version="1">101</PMID>
+      <Article PubModel="Print">
+        <ArticleTitle>Germline <i>APC</i> mutations in colon cancer.</ArticleTitle>
+        <Abstract>
+          <AbstractText Label="BACKGROUND">Familial adenomatous polyposis is inherited.</AbstractText>
+          <AbstractText Label="RESULTS">We found   APC mutations.</AbstractText>
+        </Abstract>
+      </Article>
+    </MedlineCitation>
+  </PubmedArticle>
+  <PubmedArticle>
+    <MedlineCitation Status="MEDLINE" Owner="NLM">
+      <PMID Version="1">102</PMID>
+      <Article PubModel="Print"><ArticleTitle>A title without an abstract.</ArticleTitle></Article>
+    </MedlineCitation>
+  </PubmedArticle>
+</PubmedArticleSet>
+"""
+
+
+@pytest.fixture(scope="module")
+def tagger(trained):
+    from bioner_pl import Tagger
+
+    return Tagger.load(trained / "checkpoints" / "best.ckpt")
+
+
+def test_api_offsets_slice_the_text_and_confidences_are_probabilities(tagger):
+    docs = tagger.predict([TEXT, ["Colon", "cancer", "in", "APC", "carriers"], ""])
+    assert len(docs) == 3 and docs[2].entities == []
+    found = [e for d in docs for e in d.entities]
+    assert found, "the fixture model tags some disease"
+    for doc in docs:
+        for e in doc.entities:
+            assert doc.text[e.start:e.end] == e.text and 0 < e.confidence <= 1 and e.type == "Disease"
+    assert docs[1].text == "Colon cancer in APC carriers"
+    plain = type(tagger)(tagger.module, confidences=False).predict([TEXT])[0]
+    assert [(e.start, e.end) for e in plain.entities] == [(e.start, e.end) for e in docs[0].entities]
+    assert all(e.confidence is None for e in plain.entities)
+    assert tagger.heads == ["ncbi", "bionlp09"]
+
+
+def records(path, **options):
+    return list(streams.read(str(path), **options))
+
+
+def test_every_input_format(tmp_path):
+    (tmp_path / "a.txt").write_text(f"{TEXT}\n\nSecond document.\n")
+    assert [d.text for d in records(tmp_path / "a.txt")] == [TEXT, "Second document."]
+    assert [d.text for d in records(tmp_path / "a.txt", documents="file")] == [f"{TEXT}\n\nSecond document.\n"]
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "x1", "text": TEXT, "source": "s"}) + "\n")
+    doc, = records(tmp_path / "b.jsonl")
+    assert doc.text == TEXT and doc.fields == {"id": "x1", "source": "s"}
+    (tmp_path / "c.pubtator").write_text("7|t|APC gene\n7|a|Colon cancer.\n7\t0\t3\tAPC\tGene\n\n8|t|Two\n8|a|\n")
+    first, second = records(tmp_path / "c.pubtator")
+    assert first.text == "APC gene Colon cancer." and first.fields["id"] == "7" and len(first.sentences) == 2
+    assert second.text == "Two "
+    with gzip.open(tmp_path / "d.xml.gz", "wt") as f:
+        f.write(MEDLINE)
+    a, b = records(tmp_path / "d.xml.gz")
+    assert a.fields["id"] == "101" and a.text == ("Germline APC mutations in colon cancer. Familial adenomatous "
+                                                  "polyposis is inherited. We found APC mutations.")
+    assert b.text == "A title without an abstract. " and b.fields["id"] == "102"
+    (tmp_path / "e.conll").write_text("APC\tO\ngene\tO\n\nColon\tO\n")
+    conll, = records(tmp_path / "e.conll")
+    assert [[t.text for t in s] for s in conll.sentences] == [["APC", "gene"], ["Colon"]]
+    assert [d.fields.get("id") for d in records(str(tmp_path / "[bc].*"))] == ["x1", "7", "8"]  # a glob, sorted
+
+
+def test_bad_records_are_rejected_with_file_and_line(tmp_path):
+    (tmp_path / "bad.jsonl").write_text('{"text": "ok"}\n{"text": \n{"title": "no text"}\n{"text": "fine"}\n')
+    got = records(tmp_path / "bad.jsonl")
+    assert [type(r).__name__ for r in got] == ["Document", "Rejected", "Rejected", "Document"]
+    assert (got[1].line, got[2].line) == (2, 3) and "not a JSON line" in got[1].problem
+    assert "no 'text' text field" in got[2].problem
+    broken = MEDLINE.replace("<PMID Version=\"1\">102</PMID>", "").replace("</PubmedArticleSet>", "<oops></PubmedArticleSet>")
+    (tmp_path / "bad.xml").write_text(broken)
+    got = records(tmp_path / "bad.xml")
+    assert [type(r).__name__ for r in got] == ["Document", "Rejected", "Rejected"]
+    assert got[1].line == 16 and "without a PMID" in got[1].problem
+    assert got[2].line == 22 and "broken XML" in got[2].problem
+
+
+def cli(trained, *overrides, cwd=None):
+    return run_cli("bioner_pl.predict", f"ckpt={trained}/checkpoints/best.ckpt", *overrides, cwd=cwd)
+
+
+def test_on_error_raise_or_skip(trained, tmp_path):
+    (tmp_path / "in.jsonl").write_text('{"text": "Colon cancer."}\n{"text": oops}\n{"text": "APC."}\n')
+    failed = cli(trained, f"input={tmp_path}/in.jsonl")
+    assert failed.returncode == 2 and f"{tmp_path}/in.jsonl:2: not a JSON line" in failed.stderr
+    assert "Traceback" not in failed.stderr and not (tmp_path / "in.tagged.jsonl").exists()
+    skipped = cli(trained, f"input={tmp_path}/in.jsonl", f"output={tmp_path}/out.jsonl", "on_error=skip")
+    assert skipped.returncode == 0, skipped.stderr[-2000:]
+    assert "tagged 2 documents, 2 sentences" in skipped.stderr and "1 rejected" in skipped.stderr
+    reject, = [json.loads(line) for line in (tmp_path / "out.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert reject["line"] == 2 and reject["record"] == '{"text": oops}'
+    assert [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()] == [0, 2]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "pubtator"])
+def test_shards_interrupted_and_rerun_equal_the_unsharded_output(trained, tmp_path, fmt):
+    """A 3-shard multirun on local_parallel; one shard cut mid-batch, rerun, merged: byte for byte
+    the unsharded output."""
+    lines = [f"Patient {i} had colon cancer and APC mutations. Breast cancer {i % 7} was not seen."
+             for i in range(40)]
+    (tmp_path / "in.txt").write_text("\n".join(lines) + "\n")
+    common = [f"input={tmp_path}/in.txt", f"format={fmt}", "documents_per_batch=4"]
+    whole = cli(trained, *common, f"output={tmp_path}/whole.out")
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    sharded = [*common, f"output={tmp_path}/sharded.out", "num_shards=3"]
+    first = run_cli("bioner_pl.predict", "-m", f"ckpt={trained}/checkpoints/best.ckpt", *sharded,
+                    "shard=0,1,2", "hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    shard = tmp_path / "sharded.out.shards" / "1-of-3.out"
+    index = shard.with_name(shard.name + ".index")
+    # interrupt shard 1: two batches and some bytes of a third on disk, the third's index half written
+    kept = index.read_text().splitlines()[:8]
+    size = sum(int(line.split()[1]) for line in kept)
+    shard.with_name(shard.name + ".part").write_bytes(shard.read_bytes()[: size + 30])
+    shard.with_name(shard.name + ".part.index").write_text("\n".join(kept) + "\n" + kept[-1].split()[0][:1])
+    shard.unlink()
+    index.unlink()
+    rerun = run_cli("bioner_pl.predict", "-m", f"ckpt={trained}/checkpoints/best.ckpt", *sharded,
+                    "shard=0,1,2", "hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert rerun.stderr.count("finished earlier, nothing to do") == 2 and "tagged 5 documents" in rerun.stderr
+    merged = cli(trained, *sharded, "merge=true")
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    assert (tmp_path / "sharded.out").read_bytes() == (tmp_path / "whole.out").read_bytes()
+
+
+def peak_rss_mb(trained, source, output) -> float:
+    code = ("import resource, runpy, sys; sys.argv = sys.argv[1:]; "
+            "exec('try:\\n runpy.run_module(\"bioner_pl.predict\", run_name=\"__main__\")\\nexcept SystemExit: pass'); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    result = subprocess.run([sys.executable, "-c", code, "predict", f"ckpt={trained}/checkpoints/best.ckpt",
+                             f"input={source}", f"output={output}", "confidences=false"],
+                            capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def test_memory_stays_flat_on_a_large_input(trained, tmp_path):
+    sentence = "Patient {} had colon cancer and APC mutations."
+    for n in (1_000, 10_000):
+        (tmp_path / f"in{n}.jsonl").write_text("".join(json.dumps({"id": i, "text": sentence.format(i)}) + "\n"
+                                                       for i in range(n)))
+    small = peak_rss_mb(trained, tmp_path / "in1000.jsonl", tmp_path / "o1.jsonl")
+    large = peak_rss_mb(trained, tmp_path / "in10000.jsonl", tmp_path / "o2.jsonl")
+    assert len((tmp_path / "o2.jsonl").read_text().splitlines()) == 10_000
+    assert large - small < 25, (small, large)  # 10x the input, (almost) the same peak
+
+
+def test_rejected_is_an_input_error():
+    err = Rejected(path="f.jsonl", line=3, problem="bad", record="x").error()
+    assert str(err) == "f.jsonl:3: bad"
