@@ -150,26 +150,28 @@ def test_shards_interrupted_and_rerun_equal_the_unsharded_output(trained, tmp_pa
     assert (tmp_path / "sharded.out").read_bytes() == (tmp_path / "whole.out").read_bytes()
 
 
-def peak_rss_mb(trained, source, output) -> float:
+def peak_rss_mb(trained, source, output, **env) -> float:
     code = ("import resource, runpy, sys; sys.argv = sys.argv[1:]; "
             "exec('try:\\n runpy.run_module(\"bioner_pl.predict\", run_name=\"__main__\")\\nexcept SystemExit: pass'); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     result = subprocess.run([sys.executable, "-c", code, "predict", f"ckpt={trained}/checkpoints/best.ckpt",
-                             f"input={source}", f"output={output}", "confidences=false"],
-                            capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=600)
+                             f"input={source}", f"output={output}", "documents_per_batch=50"],
+                            capture_output=True, text=True, env=cli_env(**env), cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     return float(result.stdout.strip().splitlines()[-1])
 
 
 def test_memory_stays_flat_on_a_large_input(trained, tmp_path):
-    sentence = "Patient {} had colon cancer and APC mutations."
+    """Sentences of many lengths (each batch shape is new to oneDNN), 10x apart in number."""
+    def text(i):
+        return f"Patient {i} had " + "colon " * (i % 97) + "cancer and APC mutations."
+
     for n in (1_000, 10_000):
-        (tmp_path / f"in{n}.jsonl").write_text("".join(json.dumps({"id": i, "text": sentence.format(i)}) + "\n"
-                                                       for i in range(n)))
+        (tmp_path / f"in{n}.jsonl").write_text("".join(json.dumps({"id": i, "text": text(i)}) + "\n" for i in range(n)))
     small = peak_rss_mb(trained, tmp_path / "in1000.jsonl", tmp_path / "o1.jsonl")
     large = peak_rss_mb(trained, tmp_path / "in10000.jsonl", tmp_path / "o2.jsonl")
     assert len((tmp_path / "o2.jsonl").read_text().splitlines()) == 10_000
-    assert large - small < 25, (small, large)  # 10x the input, (almost) the same peak
+    assert large - small < 40, (small, large)  # 10x the input, (almost) the same peak
 
 
 def test_rejected_is_an_input_error():
