@@ -106,12 +106,12 @@ def check_text(text: str, mention: Mention, written: str, path: Path) -> None:
                          f"({text[mention.start : mention.end]!r})", path, mention.line)
 
 
-_PUBTATOR_TEXT = re.compile(r"^([^|\t]+)\|([ta])\|(.*)$")
+PUBTATOR_TEXT = re.compile(r"^([^|\t]+)\|([ta])\|(.*)$")  # pmid|t|title, pmid|a|abstract (the tagger reads it too)
 
 
 def looks_like_pubtator(path: Path) -> bool:
     first = next((line for line in read_text(path).splitlines() if line.strip()), "")
-    return bool(_PUBTATOR_TEXT.match(first))
+    return bool(PUBTATOR_TEXT.match(first))
 
 
 def read_pubtator(path: str | Path) -> list[Sentence]:
@@ -124,7 +124,7 @@ def read_pubtator(path: str | Path) -> list[Sentence]:
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
-        text = _PUBTATOR_TEXT.match(line)
+        text = PUBTATOR_TEXT.match(line)
         if text:
             pmid, kind, content = text.groups()
             if kind == "t" or not documents or documents[-1]["pmid"] != pmid:

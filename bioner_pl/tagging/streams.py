@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from bioner_pl.data.standoff import PUBTATOR_TEXT
 from bioner_pl.data.tokenize import Token
 from bioner_pl.errors import InputError
 from bioner_pl.tagging.tagger import Document, document
@@ -43,8 +44,12 @@ def files(pattern: str) -> list[Path]:
     return found
 
 
+def open_binary(path: Path):
+    return gzip.open(path) if path.suffix == ".gz" else open(path, "rb")
+
+
 def open_text(path: Path) -> io.TextIOBase:
-    binary = gzip.open(path) if path.suffix == ".gz" else open(path, "rb")
+    binary = open_binary(path)
     head = binary.peek(4096)[:4096] if hasattr(binary, "peek") else b""
     if b"\x00" in head:
         raise InputError("binary file, not text: give raw text, JSON lines, PubTator, MEDLINE XML or CoNLL", path)
@@ -67,7 +72,7 @@ def detect(path: Path, declared: str) -> str:
         except UnicodeDecodeError:
             return "text"  # the reader names the line
     first = next((line for line in lines if line.strip()), "")
-    if re.match(r"^[^|\t]+\|[ta]\|", first):
+    if PUBTATOR_TEXT.match(first):
         return "pubtator"
     filled = [line for line in lines if line.strip()]
     if filled and all(" " not in line.split("\t")[0] for line in filled) and any("\t" in line for line in filled):
@@ -77,8 +82,7 @@ def detect(path: Path, declared: str) -> str:
 
 def lines(path: Path) -> Iterator[tuple[int, str | Rejected]]:
     """(line number, text) of a file; an undecodable line is Rejected and reading goes on."""
-    binary = gzip.open(path) if path.suffix == ".gz" else open(path, "rb")
-    with binary:
+    with open_binary(path) as binary:
         for number, raw in enumerate(binary, start=1):
             try:
                 yield number, raw.decode("utf-8").rstrip("\r\n")
@@ -134,7 +138,7 @@ def read_pubtator(path: Path) -> Iterator[Document | Rejected]:
     def finish():
         texts = {}
         for number, line in block:
-            match = re.match(r"^([^|\t]+)\|([ta])\|(.*)$", line)
+            match = PUBTATOR_TEXT.match(line)
             if match:
                 texts.setdefault(match.group(1), {})[match.group(2)] = match.group(3)
             elif not re.match(r"^[^\t]+\t", line):
@@ -166,9 +170,8 @@ def read_medline(path: Path) -> Iterator[Document | Rejected]:
     line is known), each record freed once read. A record without a PMID or title is Rejected;
     broken XML ends the file with a Rejected naming its line."""
     parser, depth, start, root = ET.XMLPullParser(events=("start", "end")), 0, 0, None
-    binary = gzip.open(path) if path.suffix == ".gz" else open(path, "rb")
     number = 0
-    with binary:
+    with open_binary(path) as binary:
         try:
             for number, raw in enumerate(binary, start=1):
                 parser.feed(raw)
