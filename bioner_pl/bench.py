@@ -26,7 +26,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from bioner_pl.crf import CRF
 from bioner_pl.datamodule import MultiTaskDataModule, collate, length_grouped
 from bioner_pl.embeddings import glove_6b_50d
-from bioner_pl.inference import tag
+from bioner_pl.tagging.tagger import Tagger
 from bioner_pl.module import TaggerModule
 
 ARCHS = {"stm": "SingleTask", "fs": "FullyShared", "sp": "SharedPrivate", "adv": "Adversarial",
@@ -174,7 +174,8 @@ def tagging(dm: MultiTaskDataModule, repeats: int, batch_size: int = 128) -> dic
     module = TaggerModule({"_target_": "bioner_pl.models.SingleTask"}, dm.names[:1], dm.tag_sets[:1],
                           dm.words.items, dm.chars.items, dm.vectors.dim).eval()
     sentences = [list(s.tokens) for s in dm.sentences["test"]]
-    runs = interleaved({"tag": lambda: tag(module, sentences, 0, batch_size)}, max(3, repeats // 4), warmup=1)
+    tagger = Tagger(module, batch_size=batch_size, confidences=False)
+    runs = interleaved({"tag": lambda: tagger.tag_sentences(sentences)}, max(3, repeats // 4), warmup=1)
     ms = statistics.median(runs["tag"])
     return {"sentences": len(sentences), "batch_size": batch_size, "ms": ms,
             "sentences_per_s": len(sentences) / ms * 1000}

@@ -64,12 +64,16 @@ class WordCharEmbedding(nn.Module):
         self.out_dim = word_dim + char_filters
 
     def forward(self, words: Tensor, chars: Tensor, tokens: RealTokens) -> Tensor:
-        real = tokens.select(chars)  # (N, C): char-CNN only over real tokens
-        conv = self.conv(self.chars(real).transpose(1, 2))  # (N, F, C + window - 1)
-        n_chars = (real > 0).sum(1, keepdim=True)
+        return self.dropout(tokens.scatter(self.vectors(tokens.select(words), tokens.select(chars))))
+
+    def vectors(self, words: Tensor, chars: Tensor) -> Tensor:
+        """(N,) word ids and (N, C) char ids, 0-padded -> (N, out_dim) token vectors (before
+        dropout). Only real tokens come here, and the tagger sends each distinct token once."""
+        conv = self.conv(self.chars(chars).transpose(1, 2))  # (N, F, C + window - 1)
+        n_chars = (chars > 0).sum(1, keepdim=True)
         valid = torch.arange(conv.shape[2], device=conv.device) < n_chars + self.conv.padding[0]
         pooled = conv.masked_fill(~valid.unsqueeze(1), float("-inf")).amax(2).tanh()
-        return self.dropout(torch.cat([self.words(words), tokens.scatter(pooled)], dim=-1))
+        return torch.cat([self.words(words), pooled], dim=-1)
 
 
 class Encoder(nn.Module):

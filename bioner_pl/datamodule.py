@@ -43,10 +43,22 @@ def tag_index(tags: list[str]) -> dict[str, int]:
     return {t: i for i, t in enumerate(tags)}
 
 
+def encode_tokens(tokens, words: WordVocab, chars: Vocab) -> tuple[list[int], list[list[int]]]:
+    """Word ids and each token's char ids."""
+    return [words.lookup(w) for w in tokens], [[chars.lookup(c) for c in w] for w in tokens]
+
+
 def encode(sentence: ds.Sentence, words: WordVocab, chars: Vocab, tag_ids: dict[str, int], task: int) -> Encoded:
-    return Encoded([words.lookup(w) for w in sentence.tokens],
-                   [[chars.lookup(c) for c in w] for w in sentence.tokens],
-                   [tag_ids[t] for t in sentence.tags], task)
+    return Encoded(*encode_tokens(sentence.tokens, words, chars), [tag_ids[t] for t in sentence.tags], task)
+
+
+def pad_chars(word_chars: list[list[int]]) -> np.ndarray:
+    """(words, longest word) char ids, 0-padded, filled through a mask (no per-word arrays)."""
+    lengths = np.fromiter(map(len, word_chars), dtype=np.int64, count=len(word_chars))
+    filled = np.arange(lengths.max(initial=1)) < lengths[:, None]
+    padded = np.zeros(filled.shape, dtype=np.int64)
+    padded[filled] = np.fromiter(itertools.chain.from_iterable(word_chars), dtype=np.int64, count=int(lengths.sum()))
+    return padded
 
 
 def collate(batch: list[tuple[int, Encoded]]) -> dict:
@@ -59,13 +71,8 @@ def collate(batch: list[tuple[int, Encoded]]) -> dict:
     tags = torch.zeros(mask.shape, dtype=torch.long)
     words[mask] = torch.tensor([w for e in encoded for w in e.words])
     tags[mask] = torch.tensor([t for e in encoded for t in e.tags])
-    word_chars = [c for e in encoded for c in e.chars]
-    char_lengths = np.fromiter(map(len, word_chars), dtype=np.int64, count=len(word_chars))
-    filled = np.arange(char_lengths.max()) < char_lengths[:, None]
-    per_word = np.zeros(filled.shape, dtype=np.int64)
-    per_word[filled] = np.fromiter(itertools.chain.from_iterable(word_chars), dtype=np.int64,
-                                   count=int(char_lengths.sum()))
-    chars = torch.zeros(*mask.shape, filled.shape[1], dtype=torch.long)
+    per_word = pad_chars([c for e in encoded for c in e.chars])
+    chars = torch.zeros(*mask.shape, per_word.shape[1], dtype=torch.long)
     chars[mask] = torch.from_numpy(per_word)
     return {"words": words, "chars": chars, "tags": tags, "mask": mask, "lengths": lengths,
             "task": encoded[0].task, "index": torch.tensor([i for i, _ in batch])}

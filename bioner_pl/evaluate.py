@@ -11,8 +11,9 @@ from seqeval.metrics import classification_report
 
 from bioner_pl import data as ds
 from bioner_pl.errors import InputError, exits_cleanly
-from bioner_pl.inference import head_index, load_tagger, tag
+from bioner_pl.inference import head_index, load_tagger
 from bioner_pl.module import entity_scores
+from bioner_pl.tagging.tagger import Tagger
 from bioner_pl.train import write_predictions
 
 
@@ -24,7 +25,8 @@ def evaluate(cfg: DictConfig) -> dict:
     sentences = ds.load_split(corpus, cfg.split, Path(cfg.data.dir), cfg.data.base_url)
     datasets = list(module.hparams.datasets)
     head = head_index(module, cfg.head if cfg.head is not None else (corpus.name if corpus.name in datasets else 0))
-    pred = tag(module, [list(s.tokens) for s in sentences], head, cfg.batch_size, progress=True)
+    tagger = Tagger(module, head, batch_size=cfg.batch_size, confidences=False)
+    pred = [tags for tags, _ in tagger.tag_sentences([list(s.tokens) for s in sentences])]
     gold = [list(s.tags) for s in sentences]
     scores = entity_scores(gold, pred)
     print(f"{corpus.name} {cfg.split} with head {datasets[head]}: precision {scores['precision']:.4f} "

@@ -45,6 +45,59 @@ def tagger(trained):
     return Tagger.load(trained / "checkpoints" / "best.ckpt")
 
 
+def test_each_distinct_token_once_gives_the_embedding_layers_vectors(tagger, data_dir):
+    """The tagger runs the char-CNN once per distinct token, in chunks of similar word length;
+    that must be what the embedding layer computes for every occurrence in a padded batch."""
+    import torch
+
+    from bioner_pl.blocks import RealTokens
+    from bioner_pl.data import Sentence, read_iob
+    from bioner_pl.datamodule import collate, encode, tag_index
+
+    sentences = [list(s.tokens) for s in read_iob(data_dir / "NCBI-disease-IOB" / "test.tsv")][:40]
+    type(tagger).CHUNK, chunk = 7, type(tagger).CHUNK  # several chunks of different char widths
+    try:
+        table, ids = tagger._token_vectors(sentences)
+    finally:
+        type(tagger).CHUNK = chunk
+    assert len(table) == len({t for s in sentences for t in s}) < sum(map(len, sentences))
+    index = tag_index(tagger.tags)
+    batch = collate([(i, encode(Sentence(tuple(s), ("O",) * len(s)), tagger.words, tagger.chars, index, 0))
+                     for i, s in enumerate(sentences)])
+    tokens = RealTokens(batch["lengths"], batch["words"].shape[1], torch.device("cpu"))
+    with torch.inference_mode():
+        expected = tokens.select(tagger.module.net.embedding(batch["words"], batch["chars"], tokens))
+    assert torch.allclose(table[torch.tensor([u for s in ids for u in s])], expected, atol=1e-6)
+
+
+def test_entity_spans_read_tags_as_seqeval_does():
+    import random
+
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    from bioner_pl.tagging.tagger import entity_spans
+
+    tags = ["O", "B-Gene", "I-Gene", "B-Disease", "I-Disease"]
+    kinds, begins = [t[2:] or None for t in tags], [t.startswith("B-") for t in tags]
+    rng = random.Random(0)
+    for _ in range(500):  # every ill-formed case too: I- after O, after another type, at the start
+        path = [rng.randrange(len(tags)) for _ in range(rng.randrange(1, 12))]
+        assert entity_spans(path, kinds, begins) == get_entities([tags[t] for t in path])
+
+
+def test_bf16_precision_tags_as_float32_does_and_bad_names_are_errors(tagger):
+    from bioner_pl import Tagger
+    from bioner_pl.errors import InputError
+
+    exact = tagger.predict([TEXT] * 3)
+    fast = Tagger(tagger.module, precision="bf16-mixed").predict([TEXT] * 3)
+    assert [d.tags for d in fast] == [d.tags for d in exact]
+    pairs = [(a.confidence, b.confidence) for x, y in zip(exact, fast) for a, b in zip(x.entities, y.entities)]
+    assert pairs and all(abs(a - b) < 0.02 for a, b in pairs)
+    with pytest.raises(InputError, match="unknown precision 'fp16'"):
+        Tagger(tagger.module, precision="fp16")
+
+
 def test_api_offsets_slice_the_text_and_confidences_are_probabilities(tagger):
     docs = tagger.predict([TEXT, ["Colon", "cancer", "in", "APC", "carriers"], ""])
     assert len(docs) == 3 and docs[2].entities == []

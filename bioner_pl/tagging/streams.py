@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bioner_pl.data.standoff import PUBTATOR_TEXT
-from bioner_pl.data.tokenize import Token
+from bioner_pl.data.tokenize import Token, sentence_spans, tokenize
 from bioner_pl.errors import InputError
 from bioner_pl.tagging.tagger import Document, document
 
@@ -125,10 +125,9 @@ def titled(pmid: str, title: str, abstract: str, extra: dict | None = None) -> D
     """Title and abstract as one text (PubTator's offsets: title, one space, abstract); the title is
     its own sentence."""
     doc = document(title, {"id": pmid, "title_length": len(title), **(extra or {})})
-    rest = document(abstract)
     shift = len(title) + 1
     doc.text = title + " " + abstract
-    doc.sentences += [[Token(t.text, t.start + shift, t.end + shift) for t in s] for s in rest.sentences]
+    doc.sentences += [tokenize(abstract[s:e], shift + s) for s, e in sentence_spans(abstract)]
     return doc
 
 
