@@ -167,8 +167,10 @@ def predict(cfg: DictConfig) -> Path:
         return target
     records = streams.read(str(cfg.input), cfg.input_format, cfg.documents, cfg.text_field)
     tagger = Tagger.load(cfg.ckpt, head=cfg.head, device=cfg.device, batch_size=cfg.batch_size,
-                         confidences=cfg.confidences)
+                         confidences=cfg.confidences, precision=str(cfg.precision))
     progress = Progress(target, brat, shard, shards)
+    if progress.last >= 0:
+        print(f"{target}: resuming after document {progress.last} (its index says so)", file=sys.stderr)
     rejects_path = (target / f"rejects-{shard}-of-{shards}.jsonl" if brat
                     else target.with_name(target.name + ".rejects.jsonl"))
     rejects, seen = None, [-1]
