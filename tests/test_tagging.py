@@ -55,11 +55,7 @@ def test_each_distinct_token_once_gives_the_embedding_layers_vectors(tagger, dat
     from bioner_pl.datamodule import collate, encode, tag_index
 
     sentences = [list(s.tokens) for s in read_iob(data_dir / "NCBI-disease-IOB" / "test.tsv")][:40]
-    type(tagger).CHUNK, chunk = 7, type(tagger).CHUNK  # several chunks of different char widths
-    try:
-        table, ids = tagger._token_vectors(sentences)
-    finally:
-        type(tagger).CHUNK = chunk
+    table, ids = tagger._token_vectors(sentences, chunk=7)  # several chunks of different char widths
     assert len(table) == len({t for s in sentences for t in s}) < sum(map(len, sentences))
     index = tag_index(tagger.tags)
     batch = collate([(i, encode(Sentence(tuple(s), ("O",) * len(s)), tagger.words, tagger.chars, index, 0))

@@ -18,8 +18,8 @@ from typing import Iterable, Iterator
 
 import torch
 
-from bioner_pl.data.tokenize import Token, sentence_spans, tokenize
 from bioner_pl.blocks import RealTokens
+from bioner_pl.data.tokenize import Token, sentence_spans, tokenize
 from bioner_pl.datamodule import encode_tokens, pad_chars, sorted_batches
 from bioner_pl.errors import InputError
 from bioner_pl.inference import head_index, load_tagger
@@ -97,8 +97,8 @@ class Tagger:
         self.words, self.chars = WordVocab(list(module.hparams.words)), Vocab(list(module.hparams.chars))
         if precision not in PRECISIONS:
             raise InputError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
-        # bf16-mixed: the embedding and encoders under bfloat16 autocast (about twice as fast on
-        # CPUs with AVX-512 BF16 or AMX, and on GPUs); the CRF stays in float32 / float64.
+        # bf16-mixed: the embedding and encoders under bfloat16 autocast (the LSTM twice as fast
+        # on a CPU with AVX-512 BF16, as measured; meant for GPUs too); the CRF stays float32/64.
         self.autocast = torch.autocast(self.device.type, torch.bfloat16, enabled=precision == "bf16-mixed")
 
     @classmethod
@@ -145,11 +145,12 @@ class Tagger:
         nonempty = [i for i, s in enumerate(sentences) if s]
         table, ids = self._token_vectors([sentences[i] for i in nonempty])
         net, crf = self.module.net, self.module.net.heads[self.head]
-        for group in sorted_batches([len(ids[j]) for j in range(len(nonempty))], self.batch_size):
+        for group in sorted_batches([len(s) for s in ids], self.batch_size):
             lengths = torch.tensor([len(ids[j]) for j in group])
-            tokens = RealTokens(lengths, int(lengths.max()), self.device)
+            longest = int(lengths.max())
+            tokens = RealTokens(lengths, longest, self.device)
             real = torch.tensor([u for j in group for u in ids[j]], device=self.device)
-            mask = (torch.arange(int(lengths.max())) < lengths[:, None]).to(self.device)
+            mask = (torch.arange(longest) < lengths[:, None]).to(self.device)
             with self.autocast:
                 features, _ = net.features(tokens.scatter(table.index_select(0, real)), tokens, self.head)
             features = features.float()
@@ -166,24 +167,23 @@ class Tagger:
                 out[nonempty[j]] = (tags, spans)
         return out
 
-    def _token_vectors(self, sentences: list[list[str]]) -> tuple[torch.Tensor, list[list[int]]]:
+    def _token_vectors(self, sentences: list[list[str]], chunk: int = 4096) -> tuple[torch.Tensor, list[list[int]]]:
         """The embedding layer's vector of each distinct token (in eval mode a function of the
         token alone), and every sentence as rows of that table. Each distinct token is looked up
         and run through the char-CNN once, in chunks of similar word length (little char
-        padding), instead of once per occurrence padded to its batch's longest word."""
+        padding; `chunk` distinct tokens a call), instead of once per occurrence padded to its
+        batch's longest word."""
         distinct: dict[str, int] = {}
         ids = [[distinct.setdefault(token, len(distinct)) for token in s] for s in sentences]
         tokens = list(distinct)
         order = sorted(range(len(tokens)), key=lambda u: len(tokens[u]))
         embedding = self.module.net.embedding
         table = torch.empty(len(tokens), embedding.out_dim, device=self.device)
-        for start in range(0, len(order), self.CHUNK):
-            rows = order[start : start + self.CHUNK]
+        for start in range(0, len(order), chunk):
+            rows = order[start : start + chunk]
             words, chars = encode_tokens([tokens[u] for u in rows], self.words, self.chars)
             with self.autocast:
                 vectors = embedding.vectors(torch.tensor(words, device=self.device),
                                             torch.from_numpy(pad_chars(chars)).to(self.device))
             table[torch.tensor(rows, device=self.device)] = vectors.float()
         return table, ids
-
-    CHUNK = 4096  # distinct tokens per char-CNN call
