@@ -14,7 +14,7 @@ import time
 import pytest
 
 from bioner_pl import tables, tracking
-from conftest import ROOT, SMALL_VECTORS, cli_env
+from conftest import ROOT, SMALL_VECTORS, cli_env, run_cli
 from slurm_cluster import SlurmCluster, missing_programs
 from wandb_files import offline_runs
 
@@ -162,3 +162,40 @@ def test_requeued_jobs_end_as_if_never_interrupted(cluster, tmp_path):
     # exactly one requeue per signal: submitit's; Lightning's own SLURM requeue handler is off
     logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "timed" / "submitit").rglob("*_log.*"))
     assert "Requeued job" in logs and "SLURM auto-requeueing enabled" not in logs
+
+
+def test_shards_as_one_array_one_requeued_mid_run_merge_to_the_unsharded_output(cluster, trained, tmp_path):
+    """Tagging in three shards, one array job; shard 1 requeued by `scontrol requeue` while it tags:
+    the new attempt resumes from the shard's index and says so, and the merge is byte for byte the
+    unsharded output. 6,000 documents of five sentences, 50 a batch: each shard tags for seconds, so
+    the requeue lands mid-run."""
+    (tmp_path / "in.txt").write_text("".join(
+        f"Patient {i} had colon cancer. APC mutations were found. Breast cancer {i % 7} was not seen. "
+        f"Familial adenomatous polyposis is inherited. The tumour {i % 13} grew.\n" for i in range(6000)))
+    common = [f"ckpt={trained}/checkpoints/best.ckpt", f"input={tmp_path}/in.txt", "documents_per_batch=50"]
+    sharded = [*common, f"output={tmp_path}/sharded.jsonl", "num_shards=3"]
+    env = cli_env(SLURM_CONF=cluster.env["SLURM_CONF"], OMP_NUM_THREADS="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bioner_pl.predict", "-m", *sharded, "shard=0,1,2", *SLURM,
+         f"hydra.launcher.submitit_folder={tmp_path}/submitit/%j"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    index = tmp_path / "sharded.jsonl.shards" / "1-of-3.jsonl.part.index"
+    deadline = time.time() + 300
+    while not (index.exists() and index.read_text().count("\n") >= 50):  # shard 1's first batch is on disk
+        assert time.time() < deadline and process.poll() is None, "shard 1 never wrote a batch"
+        time.sleep(0.05)
+    tasks = submitted_jobs(tmp_path)
+    assert len(tasks) == 3 and len({t.split("_")[0] for t in tasks}) == 1, tasks  # one array of three
+    [job] = [t for t in tasks if t.endswith("_1")]
+    cluster.run("scontrol", "requeue", job)
+    code, output = finish(process)
+    assert code == 0, f"{output[-3000:]}\n{cluster.logs()[-3000:]}"
+    log = (tmp_path / "submitit" / job / f"{job}_0_log.err").read_text(errors="replace")
+    resumed = re.search(r"1-of-3\.jsonl: resuming after document (\d+)", log)
+    assert resumed and 0 < int(resumed.group(1)) < 5998, log[-3000:]  # cut off mid-run, not redone from zero
+
+    whole = run_cli("bioner_pl.predict", *common, f"output={tmp_path}/whole.jsonl")
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    merged = run_cli("bioner_pl.predict", *sharded, "merge=true")
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    assert (tmp_path / "sharded.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
