@@ -21,6 +21,12 @@ def test_tokens_and_sentences_keep_offsets():
     assert [t.text for t in tokenize("BRCA1 (breast)")] == ["BRCA1", "(", "breast", ")"]
 
 
+def test_sentence_ends_after_words_and_spaced_marks_not_after_abbreviations():
+    text = "It grew . Then J. Smith (Fig. 2) left the U.S. in 2001! [Ref] two? No: (vs. A) Done.\tTabs. Here"
+    assert [text[s:e].strip() for s, e in split_sentences(text)] == [
+        "It grew .", "Then J. Smith (Fig. 2) left the U.S. in 2001!", "[Ref] two?", "No: (vs. A) Done.", "Tabs.", "Here"]
+
+
 def test_documents_keep_offsets_into_the_text():
     doc = document(TEXT)
     assert [t.text for t in doc.sentences[0][:3]] == ["Mutations", "in", "BRCA1"]

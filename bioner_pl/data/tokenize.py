@@ -26,8 +26,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) character spans of the sentences of text."""
     spans, start = [], 0
     for match in _BOUNDARY.finditer(text):
-        word = re.search(r"(\S+)$", text[start : match.start()])
-        stem = word.group(1).lower().lstrip("([") if word else ""
+        before = text[start : match.start()].rsplit(None, 1)  # from the right: linear in the text
+        stem = before[-1].lower().lstrip("([") if before and not text[match.start() - 1].isspace() else ""
         dotted = "." in stem and len(stem) <= 4  # "U.S", "e.g"
         if stem in _ABBREVIATIONS or (len(stem) == 1 and stem.isalpha()) or dotted:
             continue
