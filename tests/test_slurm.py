@@ -1,7 +1,8 @@
 """Sweeps through `hydra/launcher=slurm` (submitit) on a real single-node SLURM cluster: a failing job
 in an array, a job requeued on its time limit, a job requeued by `scontrol requeue` (what
-preemption does), one W&B run per job, and tagging shards as one array, one of them requeued. `.ci/run` installs slurm-wlm and munge and sets
-BIONER_REQUIRE_SLURM=1, so there a missing scheduler fails instead of skipping."""
+preemption does), one W&B run per job, and tagging shards as one array, one of them requeued.
+`.ci/run` installs slurm-wlm and munge and sets BIONER_REQUIRE_SLURM=1, so there a missing
+scheduler fails instead of skipping."""
 
 import csv
 import json
