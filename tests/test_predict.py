@@ -31,6 +31,12 @@ def test_documents_keep_offsets_into_the_text():
     doc = document(TEXT)
     assert [t.text for t in doc.sentences[0][:3]] == ["Mutations", "in", "BRCA1"]
     assert all(TEXT[t.start:t.end] == t.text for s in doc.sentences for t in s)
+    assert [s.words for s in doc.sentences] == [[t.text for t in s] for s in doc.sentences]
+    # the offsets tagging asks for (without making Tokens) are the Tokens' own
+    for sentence, tokens in zip(document(TEXT).sentences, doc.sentences):
+        n = len(tokens)
+        assert [sentence.offsets(i, j) for i in range(n) for j in range(i, n)] == \
+            [(tokens[i].start, tokens[j].end) for i in range(n) for j in range(i, n)]
 
 
 def test_predict_jsonl_from_an_empty_directory(trained, tmp_path):

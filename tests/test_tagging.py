@@ -55,7 +55,8 @@ def test_each_distinct_token_once_gives_the_embedding_layers_vectors(tagger, dat
     from bioner_pl.datamodule import collate, encode, tag_index
 
     sentences = [list(s.tokens) for s in read_iob(data_dir / "NCBI-disease-IOB" / "test.tsv")][:40]
-    table, ids = tagger._token_vectors(sentences, chunk=7)  # several chunks of different char widths
+    table, ids, offsets = tagger._token_vectors(sentences, chunk=7)  # several chunks of different char widths
+    assert offsets.tolist() == [sum(map(len, sentences[:j])) for j in range(len(sentences) + 1)]
     assert len(table) == len({t for s in sentences for t in s}) < sum(map(len, sentences))
     index = tag_index(tagger.tags)
     batch = collate([(i, encode(Sentence(tuple(s), ("O",) * len(s)), tagger.words, tagger.chars, index, 0))
@@ -63,22 +64,27 @@ def test_each_distinct_token_once_gives_the_embedding_layers_vectors(tagger, dat
     tokens = RealTokens(batch["lengths"], batch["words"].shape[1], torch.device("cpu"))
     with torch.inference_mode():
         expected = tokens.select(tagger.module.net.embedding(batch["words"], batch["chars"], tokens))
-    assert torch.allclose(table[torch.tensor([u for s in ids for u in s])], expected, atol=1e-6)
+    assert torch.allclose(table[torch.from_numpy(ids)], expected, atol=1e-6)
 
 
 def test_entity_spans_read_tags_as_seqeval_does():
-    import random
-
+    import numpy as np
     from seqeval.metrics.sequence_labeling import get_entities
 
     from bioner_pl.tagging.tagger import entity_spans
 
     tags = ["O", "B-Gene", "I-Gene", "B-Disease", "I-Disease"]
-    kinds, begins = [t[2:] or None for t in tags], [t.startswith("B-") for t in tags]
-    rng = random.Random(0)
-    for _ in range(500):  # every ill-formed case too: I- after O, after another type, at the start
-        path = [rng.randrange(len(tags)) for _ in range(rng.randrange(1, 12))]
-        assert entity_spans(path, kinds, begins) == get_entities([tags[t] for t in path])
+    kinds, begins = np.array([-1, 0, 0, 1, 1]), np.array([t.startswith("B-") for t in tags])
+    rng = np.random.default_rng(0)
+    # every ill-formed case too (I- after O, after another type, at the start), and padding that
+    # holds tags which must not extend an entity
+    paths, lengths = rng.integers(0, len(tags), (500, 12)), rng.integers(1, 13, 500)
+    rows, firsts, lasts = entity_spans(paths, lengths, kinds, begins)
+    found = [[] for _ in paths]
+    for row, first, last in zip(rows, firsts, lasts):
+        found[row].append((tags[paths[row, first]][2:], first, last))
+    expected = [get_entities([tags[t] for t in path[:n]]) for path, n in zip(paths, lengths)]
+    assert found == expected and sum(map(len, expected)) > 1000
 
 
 def test_bf16_precision_tags_as_float32_does_and_bad_names_are_errors(tagger):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bioner_pl.data.standoff import PUBTATOR_TEXT
-from bioner_pl.data.tokenize import Token, sentence_spans, tokenize
+from bioner_pl.data.tokenize import Token, Tokens, sentence_spans
 from bioner_pl.errors import InputError
 from bioner_pl.tagging.tagger import Document, document
 
@@ -124,11 +124,10 @@ def read_jsonl(path: Path, text_field: str) -> Iterator[Document | Rejected]:
 def titled(pmid: str, title: str, abstract: str, extra: dict | None = None) -> Document:
     """Title and abstract as one text (PubTator's offsets: title, one space, abstract); the title is
     its own sentence."""
-    doc = document(title, {"id": pmid, "title_length": len(title), **(extra or {})})
-    shift = len(title) + 1
-    doc.text = title + " " + abstract
-    doc.sentences += [tokenize(abstract[s:e], shift + s) for s, e in sentence_spans(abstract)]
-    return doc
+    text, shift = title + " " + abstract, len(title) + 1
+    spans = sentence_spans(title) + [(shift + s, shift + e) for s, e in sentence_spans(abstract)]
+    fields = {"id": pmid, "title_length": len(title), **(extra or {})}
+    return Document(text, [Tokens(text, s, e) for s, e in spans], fields=fields)
 
 
 def read_pubtator(path: Path) -> Iterator[Document | Rejected]:
@@ -215,7 +214,7 @@ def read_conll(path: Path) -> Iterator[Document | Rejected]:
             continue
         if not line.strip():
             if current:
-                sentences.append(current)
+                sentences.append(Tokens.given(current))
                 current = []
             continue
         token = line.split("\t")[0]
@@ -223,7 +222,7 @@ def read_conll(path: Path) -> Iterator[Document | Rejected]:
         parts.append(token)
         position += len(token) + 1
     if current:
-        sentences.append(current)
+        sentences.append(Tokens.given(current))
     yield Document(" ".join(parts), sentences, fields={"file": path.name})
 
 
