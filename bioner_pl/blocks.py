@@ -112,6 +112,18 @@ class Encoder(nn.Module):
         return torch.lstm(x, (state, state), weights, True, 1, 0.0, self.training, False, True)[0]
 
 
+def bf16_lstm_runs_on(device: torch.device) -> bool:
+    """Whether an LSTM runs under bfloat16 autocast on this device. On a CPU without AVX-512 BF16
+    or AMX, oneDNN has no such LSTM and raises (seen on an AVX2-only AMD EPYC), so we ask it."""
+    lstm = torch.nn.LSTM(2, 2, batch_first=True).to(device)
+    try:
+        with torch.no_grad(), torch.autocast(device.type, torch.bfloat16):
+            lstm(torch.zeros(1, 1, 2, device=device))
+    except RuntimeError:
+        return False
+    return True
+
+
 class _ReverseGradient(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, scale: float) -> Tensor:

@@ -23,6 +23,7 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from bioner_pl import cluster, tables, tracking
 from bioner_pl import data as ds
+from bioner_pl.blocks import bf16_lstm_runs_on
 from bioner_pl.datamodule import MultiTaskDataModule
 from bioner_pl.errors import InputError, causes
 from bioner_pl.module import TaggerModule
@@ -133,6 +134,9 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, clock: WallClock
         callbacks.append(LearningRateMonitor("epoch"))
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers,
                                                   default_root_dir=str(out_dir), plugins=cluster.plugins())
+    if str(trainer.precision).startswith("bf16") and not bf16_lstm_runs_on(trainer.strategy.root_device):
+        raise InputError(f"trainer.precision={trainer.precision}: this {trainer.strategy.root_device.type} has no "
+                         "bfloat16 LSTM (a CPU needs AVX-512 BF16 or AMX); use trainer.precision=32-true")
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from))
     fit_seconds, fitted = clock.seconds, time.time()  # validate/test load best.ckpt's clock too
     best = checkpoint.best_model_path or latest.best_model_path or None

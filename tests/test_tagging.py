@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from bioner_pl.tagging import streams
 from bioner_pl.tagging.streams import Rejected
@@ -90,14 +91,27 @@ def test_entity_spans_read_tags_as_seqeval_does():
 def test_bf16_precision_tags_as_float32_does_and_bad_names_are_errors(tagger):
     from bioner_pl import Tagger
     from bioner_pl.errors import InputError
+    from bioner_pl.blocks import bf16_lstm_runs_on
 
+    with pytest.raises(InputError, match="unknown precision 'fp16'"):
+        Tagger(tagger.module, precision="fp16")
+    if not bf16_lstm_runs_on(torch.device("cpu")):
+        pytest.skip("this CPU has no bfloat16 LSTM (the fallback test covers it)")
     exact = tagger.predict([TEXT] * 3)
     fast = Tagger(tagger.module, precision="bf16-mixed").predict([TEXT] * 3)
     assert [d.tags for d in fast] == [d.tags for d in exact]
     pairs = [(a.confidence, b.confidence) for x, y in zip(exact, fast) for a, b in zip(x.entities, y.entities)]
     assert pairs and all(abs(a - b) < 0.02 for a, b in pairs)
-    with pytest.raises(InputError, match="unknown precision 'fp16'"):
-        Tagger(tagger.module, precision="fp16")
+
+
+def test_bf16_falls_back_to_float32_with_a_warning_where_the_cpu_has_no_bfloat16_lstm(tagger, monkeypatch):
+    from bioner_pl import Tagger
+    from bioner_pl.tagging import tagger as tagger_module
+
+    monkeypatch.setattr(tagger_module, "bf16_lstm_runs_on", lambda device: False)
+    with pytest.warns(UserWarning, match="no bfloat16 LSTM .* tagging in 32-true instead"):
+        fallback = Tagger(tagger.module, precision="bf16-mixed")
+    assert fallback.predict([TEXT] * 2) == tagger.predict([TEXT] * 2)
 
 
 def test_api_offsets_slice_the_text_and_confidences_are_probabilities(tagger):

@@ -90,6 +90,18 @@ def test_bad_input_is_one_clear_line(tmp_path, overrides, message):
     assert "Traceback" not in result.stderr
 
 
+def test_bf16_training_runs_where_the_cpu_has_a_bfloat16_lstm_and_is_one_clear_line_elsewhere(tmp_path):
+    from bioner_pl.blocks import bf16_lstm_runs_on
+
+    result = train(tmp_path, "trainer.precision=bf16-mixed", "trainer.max_epochs=1")
+    if bf16_lstm_runs_on(torch.device("cpu")):
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert json.loads((tmp_path / "run/metrics.json").read_text())["epochs"] == 1
+    else:  # e.g. an AVX2-only CPU, where oneDNN's own error was a traceback
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
+        assert "bioner-pl: error: trainer.precision=bf16-mixed: this cpu has no bfloat16 LSTM" in result.stderr
+
+
 @pytest.mark.parametrize("group, value", [("model", "xyz"), ("embedding", "glove3000")])
 def test_unknown_config_choice_lists_options(tmp_path, group, value):
     result = train(tmp_path, f"{group}={value}")

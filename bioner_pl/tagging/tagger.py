@@ -12,6 +12,7 @@ this entity (its B- and I- tags, and no I- after it), from forward-backward over
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from itertools import chain
@@ -20,7 +21,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from bioner_pl.blocks import RealTokens
+from bioner_pl.blocks import RealTokens, bf16_lstm_runs_on
 from bioner_pl.data.tokenize import Token, Tokens, sentence_spans
 from bioner_pl.datamodule import encode_tokens, pad_chars, sorted_batches
 from bioner_pl.errors import InputError
@@ -99,6 +100,10 @@ class Tagger:
         self.words, self.chars = WordVocab(list(module.hparams.words)), Vocab(list(module.hparams.chars))
         if precision not in PRECISIONS:
             raise InputError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+        if precision == "bf16-mixed" and not bf16_lstm_runs_on(self.device):
+            warnings.warn(f"precision bf16-mixed: this {self.device.type} has no bfloat16 LSTM "
+                          "(a CPU needs AVX-512 BF16 or AMX); tagging in 32-true instead", stacklevel=2)
+            precision = "32-true"
         # bf16-mixed: the embedding and encoders under bfloat16 autocast (the LSTM twice as fast
         # on a CPU with AVX-512 BF16, as measured; meant for GPUs too); the CRF stays float32/64.
         self.autocast = torch.autocast(self.device.type, torch.bfloat16, enabled=precision == "bf16-mixed")
