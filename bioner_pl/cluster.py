@@ -44,6 +44,12 @@ def watch_for_termination() -> None:
     signal.signal(signal.SIGTERM, note)
 
 
+def terminating() -> bool:
+    """Whether SLURM sent this job SIGTERM (see watch_for_termination): it will be killed KillWait
+    seconds later, so work that can stop at a safe point should stop there."""
+    return _terminated
+
+
 def requeue_under_way(err: BaseException | None) -> bool:
     """Whether err comes from SLURM taking this attempt away. A requeue's SIGTERM reaches every
     process of the job step, `scontrol requeue` that submitit runs included, which then raises;

@@ -24,6 +24,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from bioner_pl import cluster
 from bioner_pl.errors import InputError, exits_cleanly
 from bioner_pl.tagging import streams
 from bioner_pl.tagging.streams import OUTPUT_FORMATS, Rejected
@@ -206,6 +207,9 @@ def predict(cfg: DictConfig) -> Path:
             counts["sentences"] += len(doc.sentences)
             counts["entities"] += len(doc.entities)
         progress.write(entries)
+        if cluster.terminating():  # a requeue or preemption: stop where the index is whole
+            raise SystemExit(f"bioner-pl: SLURM took this attempt away after document {batch[-1][0]}; "
+                             f"the requeued job resumes {target} from there")
     if seen[0] < 0:
         progress.abandon()
         raise InputError("empty input: nothing to tag", cfg.input)
@@ -222,6 +226,7 @@ def predict(cfg: DictConfig) -> Path:
 @hydra.main(config_path="../conf", config_name="predict", version_base="1.3")
 @exits_cleanly
 def main(cfg: DictConfig) -> None:
+    cluster.watch_for_termination()
     predict(cfg)
 
 

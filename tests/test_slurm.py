@@ -167,9 +167,10 @@ def test_requeued_jobs_end_as_if_never_interrupted(cluster, tmp_path):
 
 def test_shards_as_one_array_one_requeued_mid_run_merge_to_the_unsharded_output(cluster, trained, tmp_path):
     """Tagging in three shards, one array job; shard 1 requeued by `scontrol requeue` while it tags:
-    the new attempt resumes from the shard's index and says so, and the merge is byte for byte the
-    unsharded output. 6,000 documents of five sentences, 50 a batch: each shard tags for seconds, so
-    the requeue lands mid-run."""
+    on SLURM's SIGTERM the attempt stops after the batch in hand (not KillWait seconds later, when
+    a fast CPU has finished the shard), the new attempt resumes from the shard's index at that very
+    document and says so, and the merge is byte for byte the unsharded output. 6,000 documents of
+    five sentences, 50 a batch: each shard tags for seconds, so the requeue lands mid-run."""
     (tmp_path / "in.txt").write_text("".join(
         f"Patient {i} had colon cancer. APC mutations were found. Breast cancer {i % 7} was not seen. "
         f"Familial adenomatous polyposis is inherited. The tumour {i % 13} grew.\n" for i in range(6000)))
@@ -192,8 +193,10 @@ def test_shards_as_one_array_one_requeued_mid_run_merge_to_the_unsharded_output(
     code, output = finish(process)
     assert code == 0, f"{output[-3000:]}\n{cluster.logs()[-3000:]}"
     log = (tmp_path / "submitit" / job / f"{job}_0_log.err").read_text(errors="replace")
+    stopped = re.search(r"SLURM took this attempt away after document (\d+)", log)
     resumed = re.search(r"1-of-3\.jsonl: resuming after document (\d+)", log)
-    assert resumed and 0 < int(resumed.group(1)) < 5998, log[-3000:]  # cut off mid-run, not redone from zero
+    assert stopped and resumed, log[-3000:]
+    assert 0 < int(stopped.group(1)) == int(resumed.group(1)) < 5998, log[-3000:]  # mid-run, where it stopped
 
     whole = run_cli("bioner_pl.predict", *common, f"output={tmp_path}/whole.jsonl")
     assert whole.returncode == 0, whole.stderr[-2000:]
