@@ -174,7 +174,7 @@ def tagging(dm: MultiTaskDataModule, repeats: int, batch_size: int = 128) -> dic
     module = TaggerModule({"_target_": "bioner_pl.models.SingleTask"}, dm.names[:1], dm.tag_sets[:1],
                           dm.words.items, dm.chars.items, dm.vectors.dim).eval()
     sentences = [list(s.tokens) for s in dm.sentences["test"]]
-    tagger = Tagger(module, batch_size=batch_size, confidences=False)
+    tagger = Tagger(module, batch_size=batch_size, confidences=False, device="cpu")  # a CPU bench, like the rest
     runs = interleaved({"tag": lambda: tagger.tag_sentences(sentences)}, max(3, repeats // 4), warmup=1)
     ms = statistics.median(runs["tag"])
     return {"sentences": len(sentences), "batch_size": batch_size, "ms": ms,

@@ -25,7 +25,7 @@ def evaluate(cfg: DictConfig) -> dict:
     sentences = ds.load_split(corpus, cfg.split, Path(cfg.data.dir), cfg.data.base_url)
     datasets = list(module.hparams.datasets)
     head = head_index(module, cfg.head if cfg.head is not None else (corpus.name if corpus.name in datasets else 0))
-    tagger = Tagger(module, head, batch_size=cfg.batch_size, confidences=False)
+    tagger = Tagger(module, head, device=cfg.device, batch_size=cfg.batch_size, confidences=False)
     pred = [tags for tags, _ in tagger.tag_sentences([list(s.tokens) for s in sentences])]
     gold = [list(s.tags) for s in sentences]
     scores = entity_scores(gold, pred)

@@ -69,3 +69,21 @@ def test_training_run_on_the_gpu(tmp_path):
     longer = run_cli("bioner_pl.train", *common, "resume=true", f"trainer.max_epochs={metrics['epochs'] + 1}")
     assert longer.returncode == 0, longer.stderr[-3000:]
     assert json.loads((tmp_path / "metrics.json").read_text())["epochs"] == metrics["epochs"] + 1
+
+
+def test_tagging_on_the_gpu_matches_the_cpu(trained, full_float32):
+    """Tagger(device="cuda"): cuDNN's packed LSTM and the CRF's log-space recursion on the GPU give
+    the CPU's entities, with the same confidences to float precision."""
+    from bioner_pl import Tagger
+
+    ckpt = trained / "checkpoints" / "best.ckpt"
+    texts = ["Germline APC mutations cause familial adenomatous polyposis and colon cancer.",
+             "Ataxia-telangiectasia (A-T) is a recessive disorder. Breast cancer risk rises in carriers."] * 40
+    cpu = Tagger.load(ckpt, device="cpu").predict(texts)
+    gpu_tagger = Tagger.load(ckpt)
+    assert gpu_tagger.device.type == "cuda"  # device="auto" takes the GPU
+    gpu = gpu_tagger.predict(texts)
+    assert any(doc.entities for doc in cpu)
+    for ours, theirs in zip(gpu, cpu):
+        assert [(e.start, e.end, e.type) for e in ours.entities] == [(e.start, e.end, e.type) for e in theirs.entities]
+        assert [e.confidence for e in ours.entities] == pytest.approx([e.confidence for e in theirs.entities], abs=1e-4)

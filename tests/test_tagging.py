@@ -127,6 +127,7 @@ def test_api_offsets_slice_the_text_and_confidences_are_probabilities(tagger):
     assert [(e.start, e.end) for e in plain.entities] == [(e.start, e.end) for e in docs[0].entities]
     assert all(e.confidence is None for e in plain.entities)
     assert tagger.heads == ["ncbi", "bionlp09"]
+    assert tagger.device.type == ("cuda" if torch.cuda.is_available() else "cpu")  # device="auto" by default
 
 
 def records(path, **options):

@@ -1,7 +1,7 @@
 """The Python API: tag raw text (or tokenized sentences) with a trained checkpoint.
 
     from bioner_pl import Tagger
-    tagger = Tagger.load("best.ckpt")                 # device="cuda" on a GPU, head="bionlp09"
+    tagger = Tagger.load("best.ckpt")                 # on the GPU if there is one (device="cpu" to stay off it), head="bionlp09"
     docs = tagger.predict(["Mutations in the APC gene cause colon cancer."])
     docs[0].entities  # [Entity(text='APC', type='Gene', start=17, end=20, confidence=0.98), ...]
 
@@ -80,14 +80,14 @@ PRECISIONS = ("32-true", "bf16-mixed")  # as Lightning's Trainer names them
 
 
 class Tagger:
-    def __init__(self, module: TaggerModule, head: str | int | None = None, device: str | torch.device = "cpu",
+    def __init__(self, module: TaggerModule, head: str | int | None = None, device: str | torch.device = "auto",
                  batch_size: int = 256, confidences: bool = True, precision: str = "32-true"):
         # oneDNN keeps a compiled LSTM for every (length, batch) shape it meets, up to 1,024: over a
         # collection's hundreds of sentence lengths its memory grew with the input (peak 0.95 GB for
         # 1,000 PubMed-like abstracts, 1.9 GB for 10,000). Batches come sorted by length, so a few
         # recent shapes serve as well. oneDNN reads this when it first runs, so it must come first.
         os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
-        self.device = torch.device(device)
+        self.device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
         self.module = module.to(self.device).eval()
         self.head, self.batch_size, self.confidences = head_index(module, head), batch_size, confidences
         self.tags = list(module.hparams.tag_sets[self.head])
