@@ -1,7 +1,8 @@
 """flair's SequenceTagger.predict on the same pre-tokenized sentences, same network size:
-BiLSTM hidden 256, word embeddings of our checkpoint's vocabulary, character embeddings, CRF."""
+BiLSTM hidden 256, word embeddings of our checkpoint's vocabulary, character embeddings, CRF.
+flair_bench.py PREFIX [THREADS] (default 1)."""
 import json, sys, time, torch
-torch.set_num_threads(1)
+torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
 import numpy as np
 from gensim.models import KeyedVectors
 from flair.data import Dictionary, Sentence
@@ -26,4 +27,4 @@ sentences = [Sentence(t) for t in lines]
 start = time.perf_counter()
 tagger.predict(sentences, mini_batch_size=128)
 elapsed = time.perf_counter() - start
-print(f"flair {flair_version if (flair_version := __import__('flair').__version__) else ''}: {len(sentences)} sentences in {elapsed:.1f} s = {len(sentences)/elapsed:.0f} sentences/s")
+print(f"flair {flair_version if (flair_version := __import__('flair').__version__) else ''}: {len(sentences)} sentences in {elapsed:.1f} s = {len(sentences)/elapsed:.0f} sentences/s, {torch.get_num_threads()} threads")
