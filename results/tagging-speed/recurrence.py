@@ -2,7 +2,7 @@
 oneDNN path, on the batches tagging makes of the 1,000-abstract sentences (p1000.sentences.txt from
 dump_sents.py; lengths only, random inputs). Packed (real tokens only, no padding), the input GEMM
 once over the real tokens, per step one addmm and in-place gate arithmetic, tanh as
-2 sigmoid(2x) - 1 (torch's tanh was 3.4x its sigmoid per element here).
+2 sigmoid(2x) - 1 (torch's tanh was ~3.6x its sigmoid per element here).
 Run from the checkout: .venv/bin/python results/tagging-speed/recurrence.py [--gemm-only]
 (--gemm-only: the GEMMs alone, no gate arithmetic: what even a fused cell would cost; outputs wrong)."""
 import sys, time, torch, random
