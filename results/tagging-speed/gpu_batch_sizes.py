@@ -15,20 +15,21 @@ ckpt, source = sys.argv[1:3]
 precision = sys.argv[3] if len(sys.argv) > 3 else "32-true"
 docs = list(streams.read(source, "auto", "lines", "text"))
 sentences = sum(len(d.sentences) for d in docs)
-device = "cuda" if torch.cuda.is_available() else "cpu"  # the CPU only to check the script itself
-sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-print(f"{torch.cuda.get_device_name() if device == 'cuda' else 'CPU'}, {len(docs)} documents, {sentences} sentences, {precision}")
+tagger = Tagger.load(ckpt, precision=precision)  # the GPU; on a CPU only to check the script itself
+cuda = tagger.device.type == "cuda"
+print(f"{torch.cuda.get_device_name() if cuda else 'CPU'}, {len(docs)} documents, {sentences} sentences, {precision}")
 for batch_size in (256, 512, 1024, 2048, 4096, 8192):
-    tagger = Tagger.load(ckpt, device=device, batch_size=batch_size, precision=precision)
+    tagger.batch_size = batch_size
     per_call = max(512, 4 * batch_size // 10)  # ~10 sentences an abstract: four batches a call
     def run():
         it = iter(docs)
         while chunk := list(islice(it, per_call)):
             tagger.tag(chunk)
-        sync()
+        if cuda:
+            torch.cuda.synchronize()
     run()
-    if device == "cuda":
+    if cuda:
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter(); run(); seconds = time.perf_counter() - start
     print(f"batch_size {batch_size:5d} documents_per_batch {per_call:5d}: {sentences / seconds:8.0f} sentences/s, "
-          f"peak {torch.cuda.max_memory_allocated() / 2**30 if device == 'cuda' else 0:.2f} GiB")
+          f"peak {torch.cuda.max_memory_allocated() / 2**30 if cuda else 0:.2f} GiB")
