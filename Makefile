@@ -7,17 +7,20 @@ ifneq ($(wildcard ../shared/data/MTL-Bioinformatics-2016),)
 export BIONER_DATA_DIR ?= $(abspath ../shared/data/MTL-Bioinformatics-2016)
 endif
 
-.PHONY: setup test train bench
+.PHONY: setup test test-fast train bench
 setup: .venv/.installed
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
 	.venv/bin/pip install -q --upgrade pip
-	.venv/bin/pip install -q torch==2.13.0            # the CPU wheel; pinned first so nothing pulls CUDA
+	.venv/bin/pip install -q torch==2.13.0            # the CPU wheel, first, so nothing pulls CUDA (the package needs torch>=2.4)
 	.venv/bin/pip install -q -e ".[test,bench]"
 	touch $@
 
-test: setup
+test: setup                    # the whole suite (CI)
 	$(PYTHON) -m pytest
+
+test-fast: setup               # what starts no command line, training run or cluster: a few minutes
+	$(PYTHON) -m pytest -m "not slow"
 
 bench: setup
 	$(PYTHON) -m bioner_pl.bench --out bench.json

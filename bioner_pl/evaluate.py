@@ -1,4 +1,5 @@
-"""Score a checkpoint on a dataset split: python -m bioner_pl.evaluate ckpt=PATH dataset=ncbi split=test"""
+"""Score a checkpoint on a dataset split: python -m bioner_pl.evaluate ckpt=PATH dataset=ncbi split=test
+(python -m bioner_pl.evaluate --help)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,17 @@ from omegaconf import DictConfig
 from seqeval.metrics import classification_report
 
 from bioner_pl import data as ds
+from bioner_pl.data.columns import write_predictions
 from bioner_pl.errors import InputError, exits_cleanly
-from bioner_pl.inference import head_index, load_tagger
-from bioner_pl.module import entity_scores
+from bioner_pl.scoring import entity_scores
+from bioner_pl.tagging.checkpoint import head_index, load_module
 from bioner_pl.tagging.tagger import Tagger
-from bioner_pl.train import write_predictions
 
 
 def evaluate(cfg: DictConfig) -> dict:
     if cfg.split not in ds.SPLITS:
         raise InputError(f"unknown split {cfg.split!r}; use one of {', '.join(ds.SPLITS)}")
-    module = load_tagger(cfg.ckpt)
+    module = load_module(cfg.ckpt)
     corpus = ds.resolve(cfg.dataset)
     sentences = ds.load_split(corpus, cfg.split, Path(cfg.data.dir), cfg.data.base_url)
     datasets = list(module.hparams.datasets)
@@ -39,7 +40,7 @@ def evaluate(cfg: DictConfig) -> dict:
     return scores
 
 
-@hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
+@hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")
 @exits_cleanly
 def main(cfg: DictConfig) -> None:
     evaluate(cfg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from omegaconf import ListConfig
@@ -48,3 +49,9 @@ def run_name(model, main, aux, embedding, fraction, seed, protocol="") -> str:
     """One deterministic directory per configuration: rerunning it with resume=true continues it."""
     protocol_dir = f"{protocol}/" if protocol else ""
     return f"{model}/{corpus_name(main)}__{aux_name(aux)}/{embedding}/frac{float(fraction):g}/{protocol_dir}seed{seed}"
+
+
+def run_id(run_dir: str) -> str:
+    """The W&B id of the run directory: a requeued or resumed job continues its own W&B run,
+    and the same configuration in another output root (smoke mode, a fresh search) gets its own."""
+    return hashlib.sha1(str(Path(run_dir).resolve()).encode()).hexdigest()[:16]

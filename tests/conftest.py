@@ -1,40 +1,18 @@
-import os
-import subprocess
-import sys
+"""Fixtures shared by the test modules (plain helpers are in helpers.py)."""
+
 from pathlib import Path
 
 import pytest
 
-from bioner_pl.bench import ARCHS, FIELDS  # noqa: F401  (model names -> classes, batch fields, for the tests)
-from bioner_pl.datamodule import MultiTaskDataModule, collate
-from bioner_pl.embeddings import random_vectors
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE_DATA = ROOT / "tests" / "fixtures" / "data"
-SHARED_DATA = ROOT.parent / "shared" / "data" / "MTL-Bioinformatics-2016"
+from bioner_pl.data.datamodule import MultiTaskDataModule
+from bioner_pl.data.embeddings import random_vectors
+from helpers import FIXTURE_DATA, run_cli
 
 
 @pytest.fixture
 def data_dir() -> Path:
     """Small slices of NCBI-disease, BioNLP09 and Ex-PTM (tests/fixtures/data/README.md)."""
     return FIXTURE_DATA
-
-
-def cli_env(**extra: str) -> dict:
-    """The environment the CLI runs in during the tests: the fixture data, W&B quiet, this checkout."""
-    return {**os.environ, "BIONER_DATA_DIR": str(FIXTURE_DATA), "WANDB_SILENT": "true", "PYTHONPATH": str(ROOT),
-            **extra}
-
-
-def run_cli(module: str, *overrides: str, cwd: Path | None = None, env: dict | None = None,
-            timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run `python -m module overrides...` the way a user would; capture its output."""
-    return subprocess.run([sys.executable, "-m", module, *overrides], cwd=cwd or ROOT, env=cli_env(**(env or {})),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-TINY = ["trainer=smoke", "logger=csv"]
-SMALL_VECTORS = ["embedding=random", "embedding.vectors.dim=20"]
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +32,3 @@ def three_datasets() -> MultiTaskDataModule:
     dm = MultiTaskDataModule("ncbi", ["bionlp09", "exptm"], random_vectors(20), data_dir=FIXTURE_DATA, base_url=None)
     dm.prepare()
     return dm
-
-
-def batch_of(dm: MultiTaskDataModule, task: int, size: int = 8) -> dict:
-    """The first `size` training sentences of one task, collated as training batches are."""
-    return collate([(i, e) for i, e in enumerate(dm.train_items) if e.task == task][:size])

@@ -1,7 +1,8 @@
 import json
 
-from bioner_pl import bench
-from conftest import FIXTURE_DATA
+from bioner_pl.experiments import bench
+from bioner_pl.models import ARCHITECTURES
+from helpers import FIXTURE_DATA
 
 
 def test_bench_runs_end_to_end_and_reports_every_part(tmp_path):
@@ -10,11 +11,11 @@ def test_bench_runs_end_to_end_and_reports_every_part(tmp_path):
     out = tmp_path / "bench.json"
     report = bench.main(["--data-dir", str(FIXTURE_DATA), "--repeats", "1", "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
-    assert [row["model"] for row in report["train"]] == list(bench.ARCHS)
+    assert [row["model"] for row in report["train"]] == list(ARCHITECTURES)
     for row in report["train"]:
         assert row["step_ms"] > 0 and row["fused_bilstm_ms"] > 0 and row["ratio_to_packed_bilstm"] > 0
     assert report["train"][-1]["params"] > report["train"][0]["params"]  # CS-MTM has more encoders than STM
-    assert [row["model"] for row in report["batching"]] == list(bench.ARCHS)
+    assert [row["model"] for row in report["batching"]] == list(ARCHITECTURES)
     for row in report["batching"]:
         assert row["shuffled_ms_per_sentence"] > 0 and row["by_length_ms_per_sentence"] > 0
         assert 0 < row["shuffled_real_tokens"] < row["by_length_real_tokens"] <= 1

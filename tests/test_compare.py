@@ -3,17 +3,17 @@ import gzip
 import pytest
 
 from bioner_pl import data as ds
-from bioner_pl import train
-from bioner_pl.compare import Run, compare
+from bioner_pl.data import columns
+from bioner_pl.experiments.compare import Run, compare
 from bioner_pl.errors import InputError
-from bioner_pl.module import entity_scores
-from conftest import run_cli
+from bioner_pl.scoring import entity_scores
+from helpers import run_cli
 
 
 def write_predictions(path, sentences, predictions):
-    """What training writes (train.write_predictions), gzipped as `make results` stores it for .gz."""
+    """What training writes (columns.write_predictions), gzipped as `make results` stores it for .gz."""
     plain = path.with_suffix("") if path.suffix == ".gz" else path
-    train.write_predictions(plain, sentences, dict(enumerate(predictions)))
+    columns.write_predictions(plain, sentences, dict(enumerate(predictions)))
     if plain != path:
         path.write_bytes(gzip.compress(plain.read_bytes()))
         plain.unlink()

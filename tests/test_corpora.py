@@ -12,7 +12,7 @@ from bioner_pl import data as ds
 from bioner_pl.data import corpus as corpora
 from bioner_pl.data import schemes, standoff
 from bioner_pl.errors import InputError
-from conftest import SMALL_VECTORS, TINY, run_cli
+from helpers import SMALL_VECTORS, TINY, run_cli
 
 
 def write(path: Path, text: str) -> Path:

@@ -3,7 +3,7 @@ import itertools
 import pytest
 import torch
 
-from bioner_pl.crf import CRF, _log_backward, _log_forward, _scaled_backward, _scaled_forward
+from bioner_pl.models.crf import CRF, _log_backward, _log_forward, _scaled_backward, _scaled_forward
 
 
 def brute_force(crf: CRF, features: torch.Tensor, length: int):

@@ -9,8 +9,10 @@ import json
 import pytest
 import torch
 
-from bioner_pl.module import TaggerModule
-from conftest import ARCHS, FIELDS, SMALL_VECTORS, TINY, batch_of, run_cli
+from bioner_pl.models.module import TaggerModule
+from bioner_pl.data.encoding import BATCH_FIELDS
+from bioner_pl.models import ARCHITECTURES
+from helpers import SMALL_VECTORS, TINY, batch_of, run_cli
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -26,18 +28,18 @@ def full_float32():
 
 def loss_and_decode(module: TaggerModule, batch: dict, task: int):
     module.zero_grad()
-    loss = module.net(*(batch[k] for k in FIELDS), task)["loss"]
+    loss = module.net(*(batch[k] for k in BATCH_FIELDS), task)["loss"]
     loss.backward()
     with torch.no_grad():
         tags = module.net.decode(batch["words"], batch["chars"], batch["mask"], batch["lengths"], task=task)
     return loss.item(), tags.cpu()
 
 
-@pytest.mark.parametrize("name", list(ARCHS))
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_loss_gradients_and_decode_on_cuda_match_the_cpu(three_datasets, full_float32, name):
     dm = three_datasets
     tasks = 1 if name == "stm" else 2
-    arch = {"_target_": f"bioner_pl.models.{ARCHS[name]}", "dropout": 0.0}
+    arch = {"_target_": f"bioner_pl.models.{ARCHITECTURES[name].__name__}", "dropout": 0.0}
     torch.manual_seed(0)
     cpu = TaggerModule(arch, dm.names[:tasks], dm.tag_sets[:tasks], dm.words.items, dm.chars.items, 20)
     gpu = copy.deepcopy(cpu).cuda()

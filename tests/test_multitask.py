@@ -6,11 +6,13 @@ from collections import Counter
 import pytest
 import torch
 
-from bioner_pl.blocks import CrossGate, Encoder, GradientReversal, RealTokens, diff_loss
-from bioner_pl.datamodule import TurnBatchSampler
+from bioner_pl.models.blocks import CrossGate, Encoder, GradientReversal, RealTokens, diff_loss
+from bioner_pl.data.batching import TurnBatchSampler
 from bioner_pl.models import Adversarial, CrossSharing, FullyShared, SharedPrivate, SingleTask
-from bioner_pl.module import TaggerModule
-from conftest import ARCHS, FIELDS, SMALL_VECTORS, TINY, batch_of, run_cli
+from bioner_pl.models.module import TaggerModule
+from bioner_pl.data.encoding import BATCH_FIELDS
+from bioner_pl.models import ARCHITECTURES
+from helpers import SMALL_VECTORS, TINY, batch_of, run_cli
 
 SIZES = [50, 30, 20]  # main, aux 1, aux 2
 
@@ -135,17 +137,17 @@ def test_encoder_padded_directions_match_a_packed_bilstm():
     assert torch.allclose(alone[0], out[1, :2], atol=1e-6)
 
 
-@pytest.mark.parametrize("name", list(ARCHS))
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_one_step_lowers_the_batch_loss(three_datasets, name):
     dm = three_datasets
     tasks = 1 if name == "stm" else 2
-    arch = {"_target_": f"bioner_pl.models.{ARCHS[name]}", "dropout": 0.0}
+    arch = {"_target_": f"bioner_pl.models.{ARCHITECTURES[name].__name__}", "dropout": 0.0}
     torch.manual_seed(0)
     module = TaggerModule(arch, dm.names[:tasks], dm.tag_sets[:tasks], dm.words.items, dm.chars.items, 20)
     optimizer = module.configure_optimizers()["optimizer"]
     for task in range(tasks):
         batch = batch_of(dm, task)
-        args = [batch[k] for k in FIELDS]
+        args = [batch[k] for k in BATCH_FIELDS]
         before = module.net(*args, task)
         optimizer.zero_grad()
         before["loss"].backward()
@@ -163,7 +165,7 @@ def test_three_dataset_cross_sharing_trains(three_datasets):
     optimizer = torch.optim.RMSprop(net.parameters(), lr=1e-3, alpha=0.95)
     for task in (0, 1, 2):
         batch = batch_of(dm, task)
-        args = [batch[k] for k in FIELDS]
+        args = [batch[k] for k in BATCH_FIELDS]
         loss = net(*args, task)["loss"]
         optimizer.zero_grad()
         loss.backward()
@@ -211,7 +213,7 @@ def test_five_models_end_to_end(tmp_path):
         found[metrics["model"]] = metrics
         assert metrics["aux"] == ([] if metrics["model"] == "stm" else ["bionlp09"])
         assert 0 <= metrics["test"]["f1"] <= 1
-    assert set(found) == set(ARCHS)
+    assert set(found) == set(ARCHITECTURES)
     params = {m: found[m]["params"] for m in found}
     assert params["cs"] - params["sp"] == 33_024 and params["adv"] - params["sp"] == 258
     logged = next((tmp_path).rglob("adv-a0.01-b0.001/**/metrics.csv")).read_text().splitlines()[0]

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from bioner_pl import data as ds
-from bioner_pl import partners
-from conftest import SMALL_VECTORS, run_cli
+from bioner_pl.experiments import partners
+from helpers import SMALL_VECTORS, run_cli
 
 BUDGET = ["trainer=smoke", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
           "trainer.limit_test_batches=1", "logger=csv", *SMALL_VECTORS, "data.base_url=null"]

@@ -2,7 +2,7 @@
 
 import json
 
-from bioner_pl import results
+from bioner_pl.experiments import results
 
 HEADER = "epoch,lr-RMSprop,step,train/loss,val/f1,val/precision,val/recall\n"  # as Lightning's CSVLogger writes it
 

@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from bioner_pl import tables, tracking
-from conftest import ROOT, SMALL_VECTORS, cli_env, run_cli
+from bioner_pl import naming
+from bioner_pl.experiments import tables
+from helpers import ROOT, SMALL_VECTORS, cli_env, run_cli
 from slurm_cluster import SlurmCluster, missing_programs
 from wandb_files import offline_runs
 
@@ -71,7 +72,7 @@ def assert_one_wandb_run(run_dir, metrics=None):
     """A job's W&B run: one id (the run directory's), however many attempts wrote segments; the
     last segment finished with the job's config and its metrics.json as summary."""
     segments = offline_runs(run_dir)
-    assert segments and {s.id for s in segments} == {tracking.run_id(run_dir)}, [s.path for s in segments]
+    assert segments and {s.id for s in segments} == {naming.run_id(run_dir)}, [s.path for s in segments]
     last = segments[-1]
     assert last.config["main"] == run_dir.parts[-4].split("__")[0]
     assert last.config["seed"] == int(run_dir.name.removeprefix("seed"))

@@ -12,9 +12,11 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-import bioner_pl.train  # also registers the config resolvers
-from bioner_pl import tables, tracking
-from conftest import ROOT, SMALL_VECTORS, run_cli
+from bioner_pl import naming
+from bioner_pl.experiments import tables
+from bioner_pl.training import tracking
+from bioner_pl.training.runner import honour_omp_num_threads
+from helpers import ROOT, SMALL_VECTORS, run_cli
 from wandb_files import offline_runs
 
 SWEEPS = ROOT / "sweeps"
@@ -158,7 +160,7 @@ def test_a_users_omp_num_threads_overrules_the_mkl_count_joblib_sets(monkeypatch
     monkeypatch.setenv("OMP_NUM_THREADS", str(before + 1))
     monkeypatch.setenv("MKL_NUM_THREADS", "1")
     try:
-        bioner_pl.train.honour_omp_num_threads()
+        honour_omp_num_threads()
         assert torch.get_num_threads() == before + 1
     finally:
         torch.set_num_threads(before)
@@ -215,7 +217,7 @@ def test_parallel_launcher_shares_the_cores_and_survives_a_failing_job(tmp_path)
     # joblib reuses its worker processes: still one W&B run per job (the third job ran where another had)
     runs = {job.parts[-4]: offline_runs(job) for job in (tmp_path / "runs").glob("stm/*/random/frac1/seed1")}
     assert {name: [(r.id, r.exit_code) for r in segments] for name, segments in runs.items()} == {
-        f"{main}__none": [(tracking.run_id(tmp_path / "runs" / "stm" / f"{main}__none" / "random" / "frac1" / "seed1"),
+        f"{main}__none": [(naming.run_id(tmp_path / "runs" / "stm" / f"{main}__none" / "random" / "frac1" / "seed1"),
                            1 if main == "bc2gm" else 0)] for main in ("ncbi", "bc2gm", "exptm")}
 
 
@@ -233,7 +235,7 @@ def test_each_job_of_a_multirun_is_its_own_wandb_run(tmp_path):
     ids = set()
     for job in jobs:
         [run] = offline_runs(job)
-        assert run.id == tracking.run_id(job) and run.group == "baselines"
+        assert run.id == naming.run_id(job) and run.group == "baselines"
         assert run.name == str(job.relative_to(tmp_path / "runs"))
         assert run.config["seed"] == int(job.name.removeprefix("seed")) and run.config["main"] == job.parts[-4][:-6]
         assert f"seed:{run.config['seed']}" in run.tags
@@ -255,7 +257,7 @@ def test_wandb_summary_has_the_papers_cell():
                "best_epoch": 40, "epochs": 80, "params": 5_000_000, "wall_seconds": 3600.0, "resumed": False,
                "arch": {}, "main": "exptm", "aux": ["jnlpba"], "embedding": "glove50", "fraction": 1.0,
                "protocol": {"schedule": "turns", "batching": "by_length", "train_on_dev": False}}
-    summary = tracking.summary(metrics, bioner_pl.train.paper_f1(metrics))
+    summary = tracking.summary(metrics, tables.paper_f1(metrics))
     assert summary["paper/f1"] == pytest.approx(0.6881)  # Table 4: Ex-PTM + JNLPBA
     assert summary["paper/delta_f1"] == pytest.approx(0.71 - 0.6881)
     assert summary["test/f1"] == 0.71 and summary["dev/f1"] == 0.78 and summary["best_epoch"] == 40

@@ -8,9 +8,9 @@ import sys
 import pytest
 import torch
 
-from bioner_pl.tagging import streams
-from bioner_pl.tagging.streams import Rejected
-from conftest import ROOT, cli_env, run_cli
+from bioner_pl.tagging import readers, writers
+from bioner_pl.tagging.readers import Rejected
+from helpers import ROOT, cli_env, run_cli
 
 TEXT = "Mutations in the APC gene cause familial adenomatous polyposis. Colon cancer follows."
 
@@ -51,9 +51,9 @@ def test_each_distinct_token_once_gives_the_embedding_layers_vectors(tagger, dat
     that must be what the embedding layer computes for every occurrence in a padded batch."""
     import torch
 
-    from bioner_pl.blocks import RealTokens
+    from bioner_pl.models.blocks import RealTokens
     from bioner_pl.data import Sentence, read_iob
-    from bioner_pl.datamodule import collate, encode, tag_index
+    from bioner_pl.data.encoding import collate, encode, tag_index
 
     sentences = [list(s.tokens) for s in read_iob(data_dir / "NCBI-disease-IOB" / "test.tsv")][:40]
     table, ids, offsets = tagger._token_vectors(sentences, chunk=7)  # several chunks of different char widths
@@ -91,7 +91,7 @@ def test_entity_spans_read_tags_as_seqeval_does():
 def test_bf16_precision_tags_as_float32_does_and_bad_names_are_errors(tagger):
     from bioner_pl import Tagger
     from bioner_pl.errors import InputError
-    from bioner_pl.blocks import bf16_lstm_runs_on
+    from bioner_pl.models.blocks import bf16_lstm_runs_on
 
     with pytest.raises(InputError, match="unknown precision 'fp16'"):
         Tagger(tagger.module, precision="fp16")
@@ -131,7 +131,7 @@ def test_api_offsets_slice_the_text_and_confidences_are_probabilities(tagger):
 
 
 def records(path, **options):
-    return list(streams.read(str(path), **options))
+    return list(readers.read(str(path), **options))
 
 
 def test_every_input_format(tmp_path):

@@ -7,8 +7,9 @@ import subprocess
 import pytest
 import torch
 
-from bioner_pl import cluster, results
-from conftest import SMALL_VECTORS, TINY, run_cli
+from bioner_pl import cluster
+from bioner_pl.experiments import results
+from helpers import SMALL_VECTORS, TINY, run_cli
 
 
 def train(tmp_path, *overrides, name="run", env=None):
@@ -80,7 +81,8 @@ def test_resume_reaches_the_same_state(tmp_path):
     (["model=cs", "aux=bionlp09", "schedule=sometimes"], "unknown schedule 'sometimes'"),
     (["batch_size=0"], "batch_size must be a whole number of at least 1, got 0"),
     (["eval_batch_size=-2"], "eval_batch_size must be a whole number of at least 1, got -2"),
-    (["optim.lr=0"], "optim.lr=0 is out of range"),
+    (["optimizer.lr=0"], "optimizer.lr=0 is out of range"),
+    (["optimizer.alpha=2"], "Invalid alpha value: 2"),
     (["trainer.max_epochs=-5"], "`max_epochs` must be a non-negative integer or -1"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, overrides, message):
@@ -91,7 +93,7 @@ def test_bad_input_is_one_clear_line(tmp_path, overrides, message):
 
 
 def test_bf16_training_runs_where_the_cpu_has_a_bfloat16_lstm_and_is_one_clear_line_elsewhere(tmp_path):
-    from bioner_pl.blocks import bf16_lstm_runs_on
+    from bioner_pl.models.blocks import bf16_lstm_runs_on
 
     result = train(tmp_path, "trainer.precision=bf16-mixed", "trainer.max_epochs=1")
     if bf16_lstm_runs_on(torch.device("cpu")):

@@ -3,9 +3,9 @@ import pytest
 import torch
 from gensim.models import KeyedVectors
 
-from bioner_pl import embeddings
+from bioner_pl.data import embeddings
 from bioner_pl.errors import InputError
-from bioner_pl.vocab import PAD, UNK, build_char_vocab, build_tag_vocab, build_word_vocab, embedding_matrix, normalize
+from bioner_pl.data.vocab import PAD, UNK, build_char_vocab, build_tag_vocab, build_word_vocab, embedding_matrix, normalize
 
 VECTORS = embeddings.WordVectors("toy", 2, ["the", "protein", "il-0", "kinase", "rare"],
                                  np.arange(10, dtype=np.float32).reshape(5, 2))

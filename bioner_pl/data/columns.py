@@ -154,3 +154,14 @@ def _read_column_corpus(path, scheme, token, tag, separator, is_row) -> list[Sen
 def read_iob(path: str | os.PathLike) -> list[Sentence]:
     """An IOB2 `token<TAB>tag` file, as the MTL-Bioinformatics-2016 corpora are."""
     return read_column_corpus(path, scheme="iob2")
+
+
+def write_predictions(path: Path, sentences: list[Sentence], predictions: dict[int, list[str]]) -> None:
+    """token<TAB>gold<TAB>pred, blank line between sentences (sentence index -> predicted tags):
+    any conlleval-style scorer reads it, and so does read_columns(path, ("token", "gold", "pred"))."""
+    with open(path, "w", encoding="utf-8") as out:
+        for index in sorted(predictions):
+            sentence = sentences[index]
+            for token, gold, pred in zip(sentence.tokens, sentence.tags, predictions[index]):
+                out.write(f"{token}\t{gold}\t{pred}\n")
+            out.write("\n")

@@ -20,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from bioner_pl.data import columns, schemes, standoff
 from bioner_pl.data.columns import Sentence
+from bioner_pl.config import CONF_DIR
 from bioner_pl.errors import InputError
 from bioner_pl.naming import corpus_name, is_path
 
@@ -27,7 +28,6 @@ log = logging.getLogger("bioner_pl")
 SPLITS = ("train", "devel", "test")
 UPSTREAM_URL = "https://raw.githubusercontent.com/cambridgeltl/MTL-Bioinformatics-2016/master/data"
 DATA_DIR_ENV = "BIONER_DATA_DIR"
-PACKAGE_CONF = Path(__file__).resolve().parents[2] / "conf"
 FORMATS = ("auto", "column", "pubtator", "brat")
 # How a directory's split files are found by name (lower case), and which files can be splits.
 SPLIT_WORDS = {"train": re.compile("train"), "devel": re.compile("dev|valid"), "test": re.compile("test")}
@@ -57,7 +57,7 @@ def corpus_dirs() -> list[Path]:
     user's --config-dir and hydra.searchpath count), else ours. conf/corpus/ of each, in order."""
     from hydra.core.hydra_config import HydraConfig
 
-    dirs = [PACKAGE_CONF]
+    dirs = [CONF_DIR]
     if HydraConfig.initialized():
         dirs += [Path(s.path) for s in HydraConfig.get().runtime.config_sources if s.schema == "file"]
     return list(dict.fromkeys(d.resolve() / "corpus" for d in dirs))

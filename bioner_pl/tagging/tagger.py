@@ -13,53 +13,21 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
 from itertools import chain
+from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 
-from bioner_pl.blocks import RealTokens, bf16_lstm_runs_on
-from bioner_pl.data.tokenize import Token, Tokens, sentence_spans
-from bioner_pl.datamodule import encode_tokens, pad_chars, sorted_batches
+from bioner_pl.data.batching import sorted_batches
+from bioner_pl.data.encoding import encode_tokens, pad_chars
+from bioner_pl.data.vocab import Vocab, WordVocab
 from bioner_pl.errors import InputError
-from bioner_pl.inference import head_index, load_tagger
-from bioner_pl.module import TaggerModule
-from bioner_pl.vocab import Vocab, WordVocab
-
-
-@dataclass
-class Entity:
-    text: str
-    type: str
-    start: int  # character offsets into the document's text: text == doc.text[start:end]
-    end: int
-    confidence: float | None = None
-
-
-@dataclass
-class Document:
-    text: str
-    sentences: list[Tokens] = field(default_factory=list)
-    tags: list[list[str]] = field(default_factory=list)
-    entities: list[Entity] = field(default_factory=list)
-    fields: dict = field(default_factory=dict)  # what the input carried besides the text (an id, ...)
-
-
-def document(text: str, fields: dict | None = None) -> Document:
-    """A document of raw text, split into sentences and tokens as the training corpora are."""
-    return Document(text, [Tokens(text, s, e) for s, e in sentence_spans(text)], fields=fields or {})
-
-
-def pretokenized(tokens: list[str], fields: dict | None = None) -> Document:
-    """One sentence given as tokens; its text is the tokens joined by spaces."""
-    sentence, position = [], 0
-    for token in tokens:
-        sentence.append(Token(token, position, position + len(token)))
-        position += len(token) + 1
-    return Document(" ".join(tokens), [Tokens.given(sentence)], fields=fields or {})
+from bioner_pl.models.blocks import RealTokens, bf16_lstm_runs_on
+from bioner_pl.models.module import TaggerModule
+from bioner_pl.tagging.checkpoint import head_index, load_module
+from bioner_pl.tagging.documents import Document, Entity, document, pretokenized
 
 
 def entity_spans(paths: np.ndarray, lengths: np.ndarray, kinds: np.ndarray, begins: np.ndarray):
@@ -110,7 +78,7 @@ class Tagger:
 
     @classmethod
     def load(cls, path: str | Path, **options) -> Tagger:
-        return cls(load_tagger(path), **options)
+        return cls(load_module(path), **options)
 
     @property
     def heads(self) -> list[str]:

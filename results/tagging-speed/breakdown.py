@@ -2,9 +2,9 @@
 import sys, time, collections
 from pathlib import Path
 import torch
-from bioner_pl.tagging.streams import read_medline
+from bioner_pl.tagging.readers import read_medline
 from bioner_pl.tagging.tagger import Tagger
-from bioner_pl import crf as crfmod, blocks
+from bioner_pl.models import crf as crfmod, blocks
 spent = collections.Counter()
 def timed(owner, name, label):
     f = getattr(owner, name)

@@ -1,8 +1,11 @@
 #!/bin/bash
 # One machine, every core: one process with torch's default threads against two shards as a Hydra
+# Paths come from the environment (nothing of one machine is written here):
+#   MEASURE  a work folder holding the checkpoint (stm.ckpt) and the inputs (pubmedN.xml.gz, from make_pubmed.py)
+#   BEFORE, AFTER  two checkouts to compare (AFTER's .venv runs both); FLAIR_PYTHON  a python with flair 0.15.1
 # multirun on local_parallel (joblib gives each job cores // n_jobs threads: one here) and the merge.
 # Wall time of whole commands, start-up included; 10,000 abstracts; alternating, twice; outputs compared.
-cd /work/measure; CK=/work/measure/stm.ckpt; IN=/work/measure/pubmed10000.xml.gz; PY=/work/main/.venv/bin/python
+cd $MEASURE; CK=$MEASURE/stm.ckpt; IN=$MEASURE/pubmed10000.xml.gz; PY=$AFTER/.venv/bin/python
 T='/usr/bin/time -f %e -o /tmp/wall'
 echo "== $(date -u) $(lscpu | grep -m1 'Model name' | tr -s ' '), $(nproc) cores; load $(cat /proc/loadavg)"
 for run in 1 2; do

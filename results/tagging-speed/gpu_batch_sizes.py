@@ -8,12 +8,12 @@ documents_per_batch grows with the batch so that every pass has full batches to 
 import sys, time
 from itertools import islice
 import torch
-from bioner_pl.tagging import streams
+from bioner_pl.tagging import readers
 from bioner_pl.tagging.tagger import Tagger
 
 ckpt, source = sys.argv[1:3]
 precision = sys.argv[3] if len(sys.argv) > 3 else "32-true"
-docs = list(streams.read(source, "auto", "lines", "text"))
+docs = list(readers.read(source, "auto", "lines", "text"))
 sentences = sum(len(d.sentences) for d in docs)
 tagger = Tagger.load(ckpt, precision=precision)  # the GPU; on a CPU only to check the script itself
 cuda = tagger.device.type == "cuda"

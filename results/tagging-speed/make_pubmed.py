@@ -2,7 +2,8 @@
 BioNLP13PC (train splits), detokenized by spaces, nine to an abstract, first sentence as title."""
 import gzip, sys, itertools
 from xml.sax.saxutils import escape
-root = "/work/shared/data/MTL-Bioinformatics-2016"
+import os
+root = os.environ["BIONER_DATA_DIR"]  # the MTL-Bioinformatics-2016 folder
 def sentences(path):
     s = []
     for line in open(path):

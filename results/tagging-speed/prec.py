@@ -1,7 +1,7 @@
-import sys, time, torch
+import os, sys, time, torch
 torch.set_num_threads(1)
 from bioner_pl.tagging import Tagger
-from bioner_pl.module import entity_scores
+from bioner_pl.scoring import entity_scores
 def read(path):
     S, cur = [], []
     for line in open(path):
@@ -12,7 +12,7 @@ def read(path):
     return [[w for w, _ in s] for s in S], [[t for _, t in s] for s in S]
 ckpt = sys.argv[1]
 for split in ("devel", "test"):
-    words, gold = read(f"/work/shared/data/MTL-Bioinformatics-2016/NCBI-disease-IOB/{split}.tsv")
+    words, gold = read(f"{os.environ['BIONER_DATA_DIR']}/NCBI-disease-IOB/{split}.tsv")
     out = {}
     for p in ("32-true", "bf16-mixed", "32-true", "bf16-mixed"):
         t = Tagger.load(ckpt, precision=p)

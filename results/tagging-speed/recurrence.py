@@ -8,13 +8,13 @@ Run from the checkout: .venv/bin/python results/tagging-speed/recurrence.py [--g
 import sys, time, torch, random
 GEMM_ONLY = '--gemm-only' in sys.argv
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-from bioner_pl.blocks import Encoder, RealTokens
+from bioner_pl.models.blocks import Encoder, RealTokens
 torch.manual_seed(0); random.seed(0)
 def bench(f, n=5):
     f(); t = time.perf_counter()
     for _ in range(n): f()
     return (time.perf_counter() - t) / n
-lens = sorted(len(l.split()) for l in open("/work/measure/p1000.sentences.txt"))
+lens = sorted(len(l.split()) for l in open(sys.argv[1]))
 B, D, H = 256, 80, 256
 batches = [lens[i:i + B] for i in range(0, len(lens), B)]
 enc = Encoder(D, H).eval()

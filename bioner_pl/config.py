@@ -1,0 +1,39 @@
+"""Where our Hydra configs live (packaged with the code, so `pip install .` works anywhere) and
+the resolvers they use. Importing this module registers the resolvers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from bioner_pl.naming import aux_name, corpus_name, protocol_name, run_id, run_name
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+
+
+def group(name: str, option: str) -> dict:
+    """One option of a config group as plain data, e.g. group("optimizer", "rmsprop")."""
+    return OmegaConf.to_container(OmegaConf.load(CONF_DIR / name / f"{option}.yaml"))
+
+
+def _upstream_url() -> str:
+    from bioner_pl.data.corpus import UPSTREAM_URL  # here, as corpus.py finds corpus configs through CONF_DIR
+
+    return UPSTREAM_URL
+
+
+def register_resolvers() -> None:
+    resolvers = {
+        "aux_name": aux_name, "corpus_name": corpus_name, "run_name": run_name, "protocol_name": protocol_name,
+        "wandb_id": run_id,
+        "crf_suffix": lambda bigram: "" if bigram else "-classic",
+        # best.ckpt is the best epoch on dev F1, except when dev is training data (then the last one)
+        "dev_monitor": lambda train_on_dev: None if train_on_dev else "val/f1",
+        "upstream_url": _upstream_url,
+    }
+    for name, resolver in resolvers.items():
+        OmegaConf.register_new_resolver(name, resolver, replace=True)
+
+
+register_resolvers()

@@ -1,0 +1,99 @@
+"""The LightningModule: training steps, per-epoch seqeval scores, a self-contained checkpoint."""
+
+from __future__ import annotations
+
+import hydra
+import pytorch_lightning as pl
+import torch
+
+from bioner_pl.errors import InputError
+from bioner_pl.models.architectures import Network
+from bioner_pl.scoring import entity_scores
+
+
+class TaggerModule(pl.LightningModule):
+    """Wraps a `Network` built from `arch` (a Hydra `_target_` config). The hyperparameters hold
+    the vocabularies and tag sets, so a checkpoint rebuilds the network without any dataset or
+    embedding file. `optimizer` and `scheduler` are `_partial_` Hydra configs (conf/optimizer/,
+    conf/scheduler/; the scheduler's `interval`, epoch or step, is Lightning's), kept as plain
+    data so that a checkpoint holds no Python objects; only training needs them."""
+
+    def __init__(self, arch: dict, datasets: list[str], tag_sets: list[list[str]], words: list[str],
+                 chars: list[str], word_dim: int, optimizer: dict | None = None, scheduler: dict | None = None,
+                 seed: int = 1, info: dict | None = None):
+        super().__init__()
+        self.save_hyperparameters(logger=False)  # vocabularies: checkpoint yes, logger no
+        self.net: Network = hydra.utils.instantiate(
+            arch, vocab_size=len(words), word_dim=word_dim, num_chars=len(chars),
+            tag_counts=[len(t) for t in tag_sets], _convert_="all")
+        self.predictions: dict[int, list[str]] = {}
+        self.scores: dict[str, dict[str, float]] = {}
+
+    # -- batches -------------------------------------------------------------------------
+    def transfer_batch_to_device(self, batch, device, dataloader_idx):
+        # `lengths` feeds pack_padded_sequence and RealTokens, which index on the CPU: leave it there.
+        return {k: v.to(device) if torch.is_tensor(v) and k != "lengths" else v for k, v in batch.items()}
+
+    def training_step(self, batch, batch_idx):
+        terms = self.net(batch["words"], batch["chars"], batch["tags"], batch["mask"], batch["lengths"],
+                         batch["task"])
+        task = self.hparams.datasets[batch["task"]]
+        self.log("train/loss", terms["loss"], prog_bar=True, batch_size=len(batch["lengths"]))
+        for name, value in terms.items():
+            self.log(f"train/{name}/{task}", value, on_step=False, on_epoch=True, batch_size=len(batch["lengths"]))
+        return terms["loss"]
+
+    def on_train_batch_start(self, batch, batch_idx) -> None:
+        # Dropout noise that depends only on (seed, step): a run resumed from a checkpoint
+        # repeats the uninterrupted run exactly (Lightning does not restore the RNG state).
+        torch.manual_seed(self.hparams.seed * 1_000_003 + self.global_step)
+
+    # -- evaluation on the main dataset ---------------------------------------------------
+    def _decode_step(self, batch) -> None:
+        pred = self.net.decode(batch["words"], batch["chars"], batch["mask"], batch["lengths"], task=0)
+        tags = self.hparams.tag_sets[0]
+        for row, (index, n) in enumerate(zip(batch["index"].tolist(), batch["lengths"].tolist())):
+            self.predictions[index] = [tags[i] for i in pred[row, :n].tolist()]
+
+    def _score(self, split: str, stage: str) -> None:
+        # Only the decoded sentences count (limit_val_batches / limit_test_batches may skip some).
+        sentences = self.trainer.datamodule.sentences[split]
+        decoded = sorted(self.predictions)
+        scores = entity_scores([list(sentences[i].tags) for i in decoded], [self.predictions[i] for i in decoded])
+        self.scores[stage] = scores  # exact values; the logged ones pass through float32
+        self.log_dict({f"{stage}/{k}": v for k, v in scores.items()}, prog_bar=True)
+
+    def on_validation_epoch_start(self) -> None:
+        self.predictions = {}
+
+    def validation_step(self, batch, batch_idx):
+        self._decode_step(batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._score("devel", "val")
+
+    on_test_epoch_start = on_validation_epoch_start
+
+    def test_step(self, batch, batch_idx):
+        self._decode_step(batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._score("test", "test")
+
+    # -- optimisation: the configured optimizer and schedule (paper: RMSprop, lr x 0.97 an epoch) --
+    def configure_optimizers(self):
+        if self.hparams.optimizer is None:
+            raise InputError("this module was built without an optimizer config: it can tag, not train")
+        lr = self.hparams.optimizer.get("lr")
+        if lr is not None and not lr > 0:
+            raise InputError(f"optimizer.lr={lr} is out of range: it must be above 0")
+        try:
+            optimizer = hydra.utils.instantiate(self.hparams.optimizer)(self.parameters())
+            if self.hparams.scheduler is None:
+                return optimizer
+            schedule = dict(self.hparams.scheduler)
+            interval = schedule.pop("interval", "epoch")
+            scheduler = hydra.utils.instantiate(schedule)(optimizer)
+        except (ValueError, TypeError) as err:  # torch's word on an impossible setting, e.g. alpha=2
+            raise InputError(f"optimizer/scheduler config: {err}") from None
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": interval}}

@@ -1,0 +1,227 @@
+"""Tagging a collection, streamed, in shards, resumable (what `python -m bioner_pl.predict` runs).
+
+Input and output go a batch of documents at a time, so memory does not grow with the input.
+The output is written under a temporary name (`<output>.part`) with an index of the documents
+done; a rerun continues after the last complete batch, and the finished file is renamed into
+place. With num_shards=N, shard I tags documents I, I+N, I+2N, ... into `<output>.shards/`;
+merge=true then interleaves the shards into `output` in input order, byte for byte the
+unsharded output (brat: every shard writes its documents' files into the same folder).
+"""
+
+from __future__ import annotations
+
+import glob
+import heapq
+import json
+import os
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+
+from bioner_pl import cluster
+from bioner_pl.errors import InputError
+from bioner_pl.tagging import readers, writers
+from bioner_pl.tagging.readers import Rejected
+from bioner_pl.tagging.tagger import Tagger
+from bioner_pl.tagging.writers import OUTPUT_FORMATS
+
+
+def output_path(input: str, output: str | None, format: str) -> Path:
+    """`output` as given, else beside a single input file, with the format's extension (never the input)."""
+    if output:
+        return Path(output)
+    if glob.has_magic(str(input)):
+        raise InputError("output=... is needed when input is a glob of several files", input)
+    source = Path(input)
+    output = source.with_name(source.name.removesuffix(".gz")).with_suffix(OUTPUT_FORMATS[format])
+    return output.with_name(f"{output.stem}.tagged{output.suffix}") if output == source else output  # never the input
+
+
+def shard_path(output: Path, shard: int, shards: int) -> Path:
+    if shards == 1:
+        return output
+    return output.with_name(output.name + ".shards") / f"{shard}-of-{shards}{output.suffix}"
+
+
+def done_marker(folder: Path, shard: int, shards: int) -> Path:
+    """brat: every shard writes into the one folder, and says so here when it is done."""
+    return folder / f".done-{shard}-of-{shards}"
+
+
+class Progress:
+    """A shard's output in progress: `<target>.part` and its index, one line per document done
+    (`<document number> <bytes>`, or `<number> rejected`), appended after the batch's bytes are on
+    disk, so the index never runs ahead of the output."""
+
+    def __init__(self, target: Path, brat: bool, shard: int, shards: int):
+        self.target, self.brat, self.shards = target, brat, shards
+        self.part = target / f".part-{shard}-of-{shards}" if brat else target.with_name(target.name + ".part")
+        self.index = self.part.with_name(self.part.name + ".index")
+        self.done = done_marker(target, shard, shards) if brat else target
+        self.last, size, complete = -1, 0, 0
+        if self.index.exists():
+            for line in self.index.read_text().splitlines(keepends=True):
+                number, _, value = line.partition(" ")
+                if not line.endswith("\n") or not value.strip():
+                    break  # a line cut short: the batch it belongs to is redone
+                self.last, complete = int(number), complete + len(line)
+                size += 0 if value.strip() == "rejected" else int(value)
+            with open(self.index, "r+b") as f:
+                f.truncate(complete)
+        if brat:
+            target.mkdir(parents=True, exist_ok=True)
+            self.out = None
+        else:
+            self.part.parent.mkdir(parents=True, exist_ok=True)
+            self.out = open(self.part, "ab")
+            self.out.truncate(size)  # bytes of a batch whose index lines never made it
+        self.log = open(self.index, "a", encoding="utf-8")
+
+    def write(self, entries: list[tuple[int, bytes | dict | None]]) -> None:
+        """(document number, its output) of one batch: bytes, brat files, or None (rejected)."""
+        lines = []
+        for number, data in entries:
+            if data is None:
+                lines.append(f"{number} rejected\n")
+            elif self.brat:
+                for name, text in data.items():
+                    tmp = self.target / f".{name}.tmp"
+                    tmp.write_text(text, encoding="utf-8")
+                    os.replace(tmp, self.target / name)
+                lines.append(f"{number} 0\n")
+            else:
+                self.out.write(data)
+                lines.append(f"{number} {len(data)}\n")
+        if self.out:
+            self.out.flush()
+            os.fsync(self.out.fileno())
+        self.log.write("".join(lines))
+        self.log.flush()
+
+    def finish(self) -> None:
+        """Put the output in place; a shard keeps its index for the merge."""
+        self.log.close()
+        if self.brat:
+            os.replace(self.index, self.done)
+            return
+        self.out.close()
+        if self.shards > 1:
+            os.replace(self.index, self.target.with_name(self.target.name + ".index"))
+        else:
+            self.index.unlink()
+        os.replace(self.part, self.target)
+
+    def abandon(self) -> None:
+        """Nothing was read: leave nothing behind."""
+        self.log.close()
+        self.index.unlink(missing_ok=True)
+        if self.out:
+            self.out.close()
+            self.part.unlink(missing_ok=True)
+
+
+def merge_shards(output: Path, shards: int) -> Path:
+    """Interleave the shards' documents into `output` in input order (atomically)."""
+    parts = [shard_path(output, i, shards) for i in range(shards)]
+    missing = [p for p in parts if not p.exists()]
+    if missing:
+        raise InputError(f"{len(missing)} of {shards} shards are not finished (first: {missing[0].name}); "
+                         "run them first", missing[0])
+
+    def documents(path: Path):
+        index = path.with_name(path.name + ".index").read_text().split()
+        with open(path, "rb") as f:
+            for number, size in zip(index[::2], index[1::2]):
+                if size != "rejected":
+                    yield int(number), f.read(int(size))
+
+    tmp = output.with_name(output.name + ".part")
+    with open(tmp, "wb") as out:
+        for _, data in heapq.merge(*(documents(p) for p in parts)):
+            out.write(data)
+    os.replace(tmp, output)
+    return output
+
+
+def tag_collection(ckpt: str, input: str, output: str | None = None, format: str = "jsonl",
+                   input_format: str = "auto", documents: str = "lines", text_field: str = "text",
+                   head: str | None = None, device: str = "auto", batch_size: int = 256,
+                   precision: str = "32-true", documents_per_batch: int = 512, confidences: bool = True,
+                   on_error: str = "raise", shard: int = 0, num_shards: int = 1, merge: bool = False) -> Path:
+    """Tag every document of `input` (a file or a glob) into `output`, streamed and resumable; one
+    shard of it with num_shards > 1; merge=true interleaves finished shards. The options are
+    predict's (conf/predict.yaml). Returns the file (brat: the folder) written."""
+    if format not in OUTPUT_FORMATS:
+        raise InputError(f"unknown output format {format!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    if on_error not in ("raise", "skip"):
+        raise InputError(f"on_error must be raise or skip, got {on_error!r}")
+    shards, shard = int(num_shards), int(shard)
+    if not (shards >= 1 and 0 <= shard < shards):
+        raise InputError(f"need 0 <= shard < num_shards, got shard={shard} num_shards={shards}")
+    output = output_path(input, output, format)
+    if merge:
+        if format == "brat":
+            raise InputError("brat shards already write into one folder: nothing to merge")
+        print(f"merged {shards} shards -> {merge_shards(output, shards)}", file=sys.stderr)
+        return output
+    brat = format == "brat"
+    target = output if brat else shard_path(output, shard, shards)
+    if done_marker(target, shard, shards).exists() if brat else target.exists():
+        print(f"{target}: finished earlier, nothing to do", file=sys.stderr)
+        return target
+    records = readers.read(str(input), input_format, documents, text_field)
+    tagger = Tagger.load(ckpt, head=head, device=device, batch_size=batch_size,
+                         confidences=confidences, precision=str(precision))
+    progress = Progress(target, brat, shard, shards)
+    if progress.last >= 0:
+        print(f"{target}: resuming after document {progress.last} (its index says so)", file=sys.stderr)
+    rejects_path = (target / f"rejects-{shard}-of-{shards}.jsonl" if brat
+                    else target.with_name(target.name + ".rejects.jsonl"))
+    rejects, seen = None, [-1]
+
+    def numbered():
+        for n, record in enumerate(records):
+            seen[0] = n
+            yield n, record
+
+    mine = ((n, r) for n, r in numbered() if n % shards == shard and n > progress.last)
+    counts, started = {"documents": 0, "sentences": 0, "entities": 0, "rejected": 0}, time.time()
+    write = writers.brat_files if brat else writers.WRITERS[format]
+    while batch := list(islice(mine, documents_per_batch)):
+        for number, record in batch:
+            if isinstance(record, Rejected):
+                if on_error == "raise":
+                    raise record.error()
+                rejects = rejects or open(rejects_path, "a", encoding="utf-8")
+                rejects.write(json.dumps({"path": str(record.path), "line": record.line, "problem": record.problem,
+                                          "record": record.record}, ensure_ascii=False) + "\n")
+                rejects.flush()
+                counts["rejected"] += 1
+        docs = tagger.tag([r for _, r in batch if not isinstance(r, Rejected)])
+        entries, tagged = [], iter(docs)
+        for number, record in batch:
+            if isinstance(record, Rejected):
+                entries.append((number, None))
+                continue
+            doc = next(tagged)
+            text = write(doc, number)
+            entries.append((number, text if brat else text.encode("utf-8")))
+            counts["documents"] += 1
+            counts["sentences"] += len(doc.sentences)
+            counts["entities"] += len(doc.entities)
+        progress.write(entries)
+        if cluster.terminating():  # a requeue or preemption: stop where the index is whole
+            raise SystemExit(f"bioner-pl: SLURM took this attempt away after document {batch[-1][0]}; "
+                             f"the requeued job resumes {target} from there")
+    if seen[0] < 0:
+        progress.abandon()
+        raise InputError("empty input: nothing to tag", input)
+    progress.finish()
+    if rejects:
+        rejects.close()
+    seconds = time.time() - started
+    print(f"tagged {counts['documents']} documents, {counts['sentences']} sentences, {counts['entities']} entities, "
+          f"{counts['rejected']} rejected{f' (-> {rejects_path})' if rejects else ''}, in {seconds:.1f} s ({counts['sentences'] / max(seconds, 1e-9):.0f} "
+          f"sentences/s) -> {target}", file=sys.stderr)
+    return target

@@ -1,0 +1,243 @@
+"""Documents in, streamed: readers yield one record at a time (raw text, JSON lines, PubTator,
+PubMed/MEDLINE XML, CoNLL). A record a reader cannot use comes out as a Rejected, naming
+file:line, so that the caller decides whether it stops the job or is set aside."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from bioner_pl.data.standoff import PUBTATOR_TEXT
+from bioner_pl.data.tokenize import Token, Tokens, sentence_spans
+from bioner_pl.errors import InputError
+from bioner_pl.tagging.documents import Document, document
+
+INPUT_FORMATS = ("auto", "text", "jsonl", "pubtator", "medline", "conll")
+
+
+@dataclass
+class Rejected:
+    path: Path
+    line: int
+    problem: str
+    record: str  # the start of what was read, for the rejects file
+
+    def error(self) -> InputError:
+        return InputError(self.problem, self.path, self.line)
+
+
+def files(pattern: str) -> list[Path]:
+    """A file, or every file a glob matches, sorted (so shards agree on the order)."""
+    found = sorted(Path(p) for p in glob.glob(pattern)) if glob.has_magic(pattern) else [Path(pattern)]
+    found = [p for p in found if p.is_file()]
+    if not found:
+        raise InputError("input file not found" if not glob.has_magic(pattern) else "no input file matches", pattern)
+    return found
+
+
+def open_binary(path: Path):
+    return gzip.open(path) if path.suffix == ".gz" else open(path, "rb")
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    binary = open_binary(path)
+    head = binary.peek(4096)[:4096] if hasattr(binary, "peek") else b""
+    if b"\x00" in head:
+        raise InputError("binary file, not text: give raw text, JSON lines, PubTator, MEDLINE XML or CoNLL", path)
+    return io.TextIOWrapper(binary, encoding="utf-8", newline="")
+
+
+def detect(path: Path, declared: str) -> str:
+    if declared not in INPUT_FORMATS:
+        raise InputError(f"unknown input_format {declared!r}; use one of {', '.join(INPUT_FORMATS)}")
+    if declared != "auto":
+        return declared
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(".xml"):
+        return "medline"
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    with open_text(path) as f:
+        try:
+            lines = [line.rstrip("\n") for _, line in zip(range(200), f)]
+        except UnicodeDecodeError:
+            return "text"  # the reader names the line
+    first = next((line for line in lines if line.strip()), "")
+    if PUBTATOR_TEXT.match(first):
+        return "pubtator"
+    filled = [line for line in lines if line.strip()]
+    if filled and all(" " not in line.split("\t")[0] for line in filled) and any("\t" in line for line in filled):
+        return "conll"
+    return "text"
+
+
+def lines(path: Path) -> Iterator[tuple[int, str | Rejected]]:
+    """(line number, text) of a file; an undecodable line is Rejected and reading goes on."""
+    with open_binary(path) as binary:
+        for number, raw in enumerate(binary, start=1):
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                yield number, Rejected(path, number, f"not UTF-8 text (byte {err.start})", repr(raw[:200]))
+
+
+def read_text(path: Path, whole_file: bool) -> Iterator[Document | Rejected]:
+    if whole_file:
+        try:
+            with open_text(path) as f:
+                yield document(f.read(), {"file": path.name})
+        except UnicodeDecodeError as err:
+            yield Rejected(path, 1, f"not UTF-8 text (byte {err.start})", path.name)
+        return
+    for number, text in lines(path):
+        if isinstance(text, Rejected) or text.strip():
+            yield text if isinstance(text, Rejected) else document(text, {"line": number})
+
+
+def read_jsonl(path: Path, text_field: str) -> Iterator[Document | Rejected]:
+    for number, line in lines(path):
+        if isinstance(line, Rejected) or not line.strip():
+            if isinstance(line, Rejected):
+                yield line
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield Rejected(path, number, f"not a JSON line ({err.msg} at column {err.colno})", line[:200])
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+            yield Rejected(path, number, f"no {text_field!r} text field (set text_field=...)", line[:200])
+            continue
+        text = record.pop(text_field)
+        yield document(text, record)
+
+
+def titled(pmid: str, title: str, abstract: str, extra: dict | None = None) -> Document:
+    """Title and abstract as one text (PubTator's offsets: title, one space, abstract); the title is
+    its own sentence."""
+    text, shift = title + " " + abstract, len(title) + 1
+    spans = sentence_spans(title) + [(shift + s, shift + e) for s, e in sentence_spans(abstract)]
+    fields = {"id": pmid, "title_length": len(title), **(extra or {})}
+    return Document(text, [Tokens(text, s, e) for s, e in spans], fields=fields)
+
+
+def read_pubtator(path: Path) -> Iterator[Document | Rejected]:
+    block: list[tuple[int, str]] = []
+
+    def finish():
+        texts = {}
+        for number, line in block:
+            match = PUBTATOR_TEXT.match(line)
+            if match:
+                texts.setdefault(match.group(1), {})[match.group(2)] = match.group(3)
+            elif not re.match(r"^[^\t]+\t", line):
+                return Rejected(path, number, f"not a PubTator line: {line[:60]!r}", line[:200])
+        if len(texts) != 1:
+            return Rejected(path, block[0][0], f"{len(texts)} documents in one block (a blank line must "
+                            "separate them)" if texts else "a block without pmid|t| / pmid|a| lines", block[0][1][:200])
+        (pmid, parts), = texts.items()
+        return titled(pmid, parts.get("t", ""), parts.get("a", ""))
+
+    for number, line in lines(path):
+        if isinstance(line, Rejected):
+            yield line
+        elif line.strip():
+            block.append((number, line))
+        elif block:
+            yield finish()
+            block = []
+    if block:
+        yield finish()
+
+
+RECORDS = ("PubmedArticle", "PubmedBookArticle", "MedlineCitation")
+
+
+def read_medline(path: Path) -> Iterator[Document | Rejected]:
+    """PubMed / MEDLINE XML (`<PubmedArticle>` or `<MedlineCitation>` records): PMID, title and
+    abstract (its sections joined by spaces). Parsed incrementally, a line at a time (so a record's
+    line is known), each record freed once read. A record without a PMID or title is Rejected;
+    broken XML ends the file with a Rejected naming its line."""
+    parser, depth, start, root = ET.XMLPullParser(events=("start", "end")), 0, 0, None
+    number = 0
+    with open_binary(path) as binary:
+        try:
+            for number, raw in enumerate(binary, start=1):
+                parser.feed(raw)
+                for event, element in parser.read_events():
+                    root = element if root is None else root
+                    if element.tag not in RECORDS:
+                        continue
+                    if event == "start":
+                        depth += 1
+                        start = start if depth > 1 else number
+                        continue
+                    depth -= 1
+                    if depth == 0:
+                        yield medline_record(path, start, element)
+                        root.clear()  # the set's finished records: memory stays flat
+            parser.close()
+        except ET.ParseError as err:
+            yield Rejected(path, number, f"broken XML ({err}); the rest of this file is skipped", "")
+        except (OSError, EOFError) as err:
+            yield Rejected(path, number, f"unreadable ({err}); the rest of this file is skipped", "")
+
+
+def medline_record(path: Path, line: int, element) -> Document | Rejected:
+    pmid = (element.findtext(".//PMID") or "").strip()
+    title_element = element.find(".//ArticleTitle")
+    if title_element is None:
+        title_element = element.find(".//BookTitle")
+    if not pmid or title_element is None:
+        return Rejected(path, line, f"a record without {'a PMID' if not pmid else 'an ArticleTitle'}"
+                        + (f" (PMID {pmid})" if pmid else ""), pmid)
+    title = " ".join("".join(title_element.itertext()).split())
+    abstract = " ".join(" ".join("".join(part.itertext()).split()) for part in element.iterfind(".//Abstract/AbstractText"))
+    return titled(pmid, title, abstract)
+
+
+def read_conll(path: Path) -> Iterator[Document | Rejected]:
+    """One document per file: its tokens (first column), blank lines between sentences."""
+    sentences, current, parts, position = [], [], [], 0
+    for number, line in lines(path):
+        if isinstance(line, Rejected):
+            yield line
+            continue
+        if not line.strip():
+            if current:
+                sentences.append(Tokens.given(current))
+                current = []
+            continue
+        token = line.split("\t")[0]
+        current.append(Token(token, position, position + len(token)))
+        parts.append(token)
+        position += len(token) + 1
+    if current:
+        sentences.append(Tokens.given(current))
+    yield Document(" ".join(parts), sentences, fields={"file": path.name})
+
+
+def read(pattern: str, input_format: str = "auto", documents: str = "lines",
+         text_field: str = "text") -> Iterator[Document | Rejected]:
+    """Every record of every input file, in order."""
+    if documents not in ("lines", "file"):
+        raise InputError(f"unknown documents={documents!r}; use lines (a document per line) or file")
+    for path in files(pattern):
+        fmt = detect(path, input_format)
+        if fmt == "text":
+            yield from read_text(path, documents == "file")
+        elif fmt == "jsonl":
+            yield from read_jsonl(path, text_field)
+        elif fmt == "pubtator":
+            yield from read_pubtator(path)
+        elif fmt == "medline":
+            yield from read_medline(path)
+        else:
+            yield from read_conll(path)

@@ -1,0 +1,42 @@
+"""One W&B run per job (its stable id: naming.run_id), the job's metrics as its summary,
+and an end when the job ends (finished or failed), whatever launcher ran the job."""
+
+from __future__ import annotations
+
+import logging
+
+from pytorch_lightning.loggers import WandbLogger
+
+log = logging.getLogger(__name__)
+
+
+def summary(metrics: dict, paper_f1: float | None) -> dict:
+    """What metrics.json holds, flat (F1 etc. as fractions, like metrics.json), and the paper's F1
+    and our difference to it where the paper has the cell."""
+    flat = {f"{split}/{name}": value for split in ("dev", "test") for name, value in (metrics[split] or {}).items()}
+    flat.update({key: metrics[key] for key in ("best_epoch", "epochs", "params", "wall_seconds", "resumed")})
+    if paper_f1 is not None and metrics["test"]:
+        flat["paper/f1"] = paper_f1 / 100
+        flat["paper/delta_f1"] = metrics["test"]["f1"] - paper_f1 / 100
+    return flat
+
+
+def start_runs(loggers: list, config: dict) -> list:
+    """Log the job's resolved config, which starts each logger's run; the W&B runs started."""
+    for logger in loggers:
+        logger.log_hyperparams(config)
+    return [logger.experiment for logger in loggers if isinstance(logger, WandbLogger)]
+
+
+def end_runs(runs: list, summary_values: dict | None) -> None:
+    """Finish the job's W&B runs: with its summary, or marked failed (summary None). Without this
+    the next job of a multirun in the same process would log into this job's run."""
+    for run in runs:
+        if summary_values is not None:
+            run.summary.update(summary_values)
+            run.finish(exit_code=0)
+            continue
+        try:  # the job is failing already: its own error is the one to report
+            run.finish(exit_code=1)
+        except Exception as err:  # e.g. SLURM's SIGTERM also stopped wandb's service process
+            log.warning("could not mark W&B run %s failed: %s", run.id, err)
