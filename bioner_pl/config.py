@@ -10,17 +10,13 @@ from omegaconf import OmegaConf
 from bioner_pl.naming import aux_name, corpus_name, protocol_name, run_id, run_name
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
+# Where our corpora's split files are fetched from when missing (MTL-Bioinformatics-2016).
+UPSTREAM_URL = "https://raw.githubusercontent.com/cambridgeltl/MTL-Bioinformatics-2016/master/data"
 
 
 def group(name: str, option: str) -> dict:
     """One option of a config group as plain data, e.g. group("optimizer", "rmsprop")."""
     return OmegaConf.to_container(OmegaConf.load(CONF_DIR / name / f"{option}.yaml"))
-
-
-def _upstream_url() -> str:
-    from bioner_pl.data.corpus import UPSTREAM_URL  # here, as corpus.py finds corpus configs through CONF_DIR
-
-    return UPSTREAM_URL
 
 
 def register_resolvers() -> None:
@@ -30,7 +26,7 @@ def register_resolvers() -> None:
         "crf_suffix": lambda bigram: "" if bigram else "-classic",
         # best.ckpt is the best epoch on dev F1, except when dev is training data (then the last one)
         "dev_monitor": lambda train_on_dev: None if train_on_dev else "val/f1",
-        "upstream_url": _upstream_url,
+        "upstream_url": lambda: UPSTREAM_URL,
     }
     for name, resolver in resolvers.items():
         OmegaConf.register_new_resolver(name, resolver, replace=True)

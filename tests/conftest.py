@@ -32,3 +32,10 @@ def three_datasets() -> MultiTaskDataModule:
     dm = MultiTaskDataModule("ncbi", ["bionlp09", "exptm"], random_vectors(20), data_dir=FIXTURE_DATA, base_url=None)
     dm.prepare()
     return dm
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs a trained model (the `trained` fixture, ~1 min) is slow, wherever it is."""
+    for item in items:
+        if "trained" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

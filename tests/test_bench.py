@@ -1,8 +1,12 @@
 import json
 
+import pytest
+
 from bioner_pl.experiments import bench
 from bioner_pl.models import ARCHITECTURES
 from helpers import FIXTURE_DATA
+
+pytestmark = pytest.mark.slow  # the benchmark itself, on the fixture slices (~30 s)
 
 
 def test_bench_runs_end_to_end_and_reports_every_part(tmp_path):

@@ -72,6 +72,7 @@ def test_different_test_sets_are_refused(tmp_path, test_split):
         compare([str(a), str(c)], resamples=10)
 
 
+@pytest.mark.slow
 def test_cli_reads_run_directories_and_names_bad_input(tmp_path, test_split):
     run_dir = tmp_path / "seed1"
     run_dir.mkdir()

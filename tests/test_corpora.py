@@ -248,6 +248,7 @@ def test_brat_errors_and_discontinuous_mentions(tmp_path, caplog):
         standoff.read_brat(folder)
 
 
+@pytest.mark.slow
 def test_train_on_a_folder_and_a_user_config_end_to_end(tmp_path, data_dir):
     """main=<folder> with a user corpus config as the auxiliary (from --config-dir), then tables,
     evaluate and predict by the corpus names."""
@@ -284,6 +285,7 @@ def test_train_on_a_folder_and_a_user_config_end_to_end(tmp_path, data_dir):
     (["main=/no/such/corpus"], "/no/such/corpus: corpus directory not found"),
     (["main=mine2"], "unknown corpus 'mine2': neither a corpus config"),
 ])
+@pytest.mark.slow
 def test_cli_corpus_errors_are_one_line(tmp_path, overrides, message):
     result = run_cli("bioner_pl.train", *overrides, *TINY, *SMALL_VECTORS, f"out_root={tmp_path}")
     assert result.returncode == 2 and message in result.stderr

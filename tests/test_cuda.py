@@ -58,6 +58,7 @@ def test_loss_gradients_and_decode_on_cuda_match_the_cpu(three_datasets, full_fl
                 torch.testing.assert_close(q.grad.cpu(), p.grad, rtol=1e-3, atol=1e-5, msg=f"{name} {param}")
 
 
+@pytest.mark.slow
 def test_training_run_on_the_gpu(tmp_path):
     """One small multi-task run through the CLI on the GPU: it trains, validates, tests and
     resumes there (Lightning's own report says the GPU was used)."""

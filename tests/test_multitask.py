@@ -10,6 +10,7 @@ from bioner_pl.models.blocks import CrossGate, Encoder, GradientReversal, RealTo
 from bioner_pl.data.batching import TurnBatchSampler
 from bioner_pl.models import Adversarial, CrossSharing, FullyShared, SharedPrivate, SingleTask
 from bioner_pl.models.module import TaggerModule
+from bioner_pl.config import group
 from bioner_pl.data.encoding import BATCH_FIELDS
 from bioner_pl.models import ARCHITECTURES
 from helpers import SMALL_VECTORS, TINY, batch_of, run_cli
@@ -143,7 +144,8 @@ def test_one_step_lowers_the_batch_loss(three_datasets, name):
     tasks = 1 if name == "stm" else 2
     arch = {"_target_": f"bioner_pl.models.{ARCHITECTURES[name].__name__}", "dropout": 0.0}
     torch.manual_seed(0)
-    module = TaggerModule(arch, dm.names[:tasks], dm.tag_sets[:tasks], dm.words.items, dm.chars.items, 20)
+    module = TaggerModule(arch, dm.names[:tasks], dm.tag_sets[:tasks], dm.words.items, dm.chars.items, 20,
+                          optimizer=group("optimizer", "rmsprop"), scheduler=group("scheduler", "exponential"))
     optimizer = module.configure_optimizers()["optimizer"]
     for task in range(tasks):
         batch = batch_of(dm, task)
@@ -199,6 +201,7 @@ def test_parameter_counts_match_table_3():
     assert round(sp_minus_stm / 1e6, 2) == pytest.approx(5.41 - 3.68)
 
 
+@pytest.mark.slow
 def test_five_models_end_to_end(tmp_path):
     """All four multi-task models on ncbi + bionlp09 in one Hydra multirun, then STM."""
     common = [*TINY, *SMALL_VECTORS, "main=ncbi", "trainer.limit_train_batches=4"]

@@ -41,6 +41,7 @@ def test_ranking_is_by_dev_f1_never_test(tmp_path):
     assert dict(zip(header, rows[1]))["dev F1 @1 ep"] == "60.00" and dict(zip(header, rows[1]))["test F1"] == ""
 
 
+@pytest.mark.slow
 def test_search_end_to_end_with_a_failing_candidate(tmp_path):
     """bc2gm has no data here: it drops out with its error; the winner's run, continued from round
     to round, equals the same run trained straight through."""
@@ -78,6 +79,7 @@ def test_search_end_to_end_with_a_failing_candidate(tmp_path):
     (["candidates=bionlp09"], "main=<corpus> is required"),
     (["main=ncbi", "bionlp09"], "expected key=value, got 'bionlp09'"),
 ])
+@pytest.mark.slow
 def test_bad_options_are_one_line(tmp_path, options, message):
     result = run_cli("bioner_pl.partners", *options, f"out_root={tmp_path}")
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

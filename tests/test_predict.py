@@ -49,6 +49,7 @@ def test_predict_jsonl_from_an_empty_directory(trained, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["abstracts.jsonl", "abstracts.txt"]
     docs = [json.loads(line) for line in (tmp_path / "abstracts.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [d["text"] for d in docs] == [TEXT, "Ataxia-telangiectasia (A-T) is a recessive disorder."]
+    assert sum(len(doc["entities"]) for doc in docs) >= 2  # "breast cancer", "ovarian cancer", ... are found
     for doc in docs:
         for e in doc["entities"]:
             assert doc["text"][e["start"]:e["end"]] == e["text"] and e["type"] == "Disease"
@@ -62,6 +63,8 @@ def test_conll_round_trip_and_other_head(trained, tmp_path):
     ours = (tmp_path / "out.conll").read_text().split("\n\n")
     theirs = source.read_text().strip("\n").split("\n\n")
     assert len([s for s in ours if s.strip()]) == len(theirs)
+    tags = [line.split("\t")[1] for sentence in ours for line in sentence.splitlines()]
+    assert tags.count("B-Protein") >= 10  # the BioNLP09 head finds proteins (the test slice has 39)
     for mine, original in zip(ours, theirs):
         assert [line.split("\t")[0] for line in mine.splitlines()] == [line.split("\t")[0] for line in original.splitlines()]
         assert all(line.split("\t")[1] in ("O", "B-Protein", "I-Protein") for line in mine.splitlines())
@@ -74,7 +77,9 @@ def test_brat_output(trained, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     text = (tmp_path / "a.brat" / "doc0.txt").read_text(encoding="utf-8")
     assert text == TEXT
-    for line in (tmp_path / "a.brat" / "doc0.ann").read_text(encoding="utf-8").splitlines():
+    annotations = (tmp_path / "a.brat" / "doc0.ann").read_text(encoding="utf-8").splitlines()
+    assert annotations  # the disease mentions of TEXT
+    for line in annotations:
         ident, span, surface = line.split("\t")
         kind, start, end = span.split()
         assert ident.startswith("T") and text[int(start):int(end)] == surface
@@ -96,12 +101,14 @@ def test_evaluate_reproduces_training_f1(trained, tmp_path):
     (b"", "empty input"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
 ])
+@pytest.mark.slow
 def test_bad_input_files(trained, tmp_path, content, message):
     (tmp_path / "in.txt").write_bytes(content)
     result = run_cli("bioner_pl.predict", f"ckpt={trained}/checkpoints/best.ckpt", f"input={tmp_path}/in.txt")
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", ["torch_dict", "garbage"])
 def test_foreign_checkpoint(tmp_path, make):
     ckpt = tmp_path / "model.ckpt"

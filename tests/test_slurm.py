@@ -20,6 +20,8 @@ from helpers import ROOT, SMALL_VECTORS, cli_env, run_cli
 from slurm_cluster import SlurmCluster, missing_programs
 from wandb_files import offline_runs
 
+pytestmark = pytest.mark.slow  # a real SLURM cluster
+
 SWEEPS = ROOT / "sweeps"
 MISSING = missing_programs()
 if MISSING and os.environ.get("BIONER_REQUIRE_SLURM") != "1":

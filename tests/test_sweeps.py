@@ -13,6 +13,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from bioner_pl import naming
+from bioner_pl.config import CONF_DIR
 from bioner_pl.experiments import tables
 from bioner_pl.training import tracking
 from bioner_pl.training.runner import honour_omp_num_threads
@@ -32,7 +33,7 @@ def jobs(grid: str, *extra: str) -> list[list[str]]:
 
 def job_config(grid: str, job: list[str], return_hydra_config=False):
     with initialize_config_dir(config_dir=str(SWEEPS), version_base="1.3"):
-        return compose(grid, overrides=[f"hydra.searchpath=[file://{ROOT / 'conf'}]", *job],
+        return compose(grid, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]", *job],
                        return_hydra_config=return_hydra_config)
 
 
@@ -173,6 +174,7 @@ def test_launchers_compose(launcher, target):
     assert cfg.hydra.launcher._target_.endswith(target)
 
 
+@pytest.mark.slow
 def test_user_file_embeddings_fail_naming_the_file(tmp_path):
     result = run_cli("bioner_pl.train", "main=ncbi", "embedding=pmc", f"vectors_dir={tmp_path}",
                      f"hydra.run.dir={tmp_path / 'run'}")
@@ -180,6 +182,7 @@ def test_user_file_embeddings_fail_naming_the_file(tmp_path):
     assert f"{tmp_path}/PMC-w2v.bin" in result.stderr and "bio.nlplab.org" in result.stderr
 
 
+@pytest.mark.slow
 def test_tiny_grid_with_a_failing_job_then_tables(tmp_path):
     """Three STM baselines with tiny budgets; bc2gm has no data here, so its job fails."""
     result = run_cli("bioner_pl.train", "-m", "--config-dir", str(SWEEPS), "--config-name", "baselines",
@@ -203,6 +206,7 @@ def test_tiny_grid_with_a_failing_job_then_tables(tmp_path):
     assert by[("ncbi", "f1")]["stm ours"].startswith(f"{mean:.2f}")
 
 
+@pytest.mark.slow
 def test_parallel_launcher_shares_the_cores_and_survives_a_failing_job(tmp_path):
     """hydra/launcher=local_parallel: joblib gives each of its n_jobs workers cpu_count // n_jobs
     threads unless OMP_NUM_THREADS says otherwise (no oversubscription); a failing job still
@@ -221,6 +225,7 @@ def test_parallel_launcher_shares_the_cores_and_survives_a_failing_job(tmp_path)
                            1 if main == "bc2gm" else 0)] for main in ("ncbi", "bc2gm", "exptm")}
 
 
+@pytest.mark.slow
 def test_each_job_of_a_multirun_is_its_own_wandb_run(tmp_path):
     """The default logger (CSV + W&B offline) on the basic launcher, where every job runs in this
     one process: one W&B run per job, with the job's own config and summary, the failing job's

@@ -11,6 +11,8 @@ from bioner_pl import cluster
 from bioner_pl.experiments import results
 from helpers import SMALL_VECTORS, TINY, run_cli
 
+pytestmark = pytest.mark.slow  # the training command
+
 
 def train(tmp_path, *overrides, name="run", env=None):
     vectors = [] if any(o.startswith("embedding=") for o in overrides) else SMALL_VECTORS
@@ -82,7 +84,9 @@ def test_resume_reaches_the_same_state(tmp_path):
     (["batch_size=0"], "batch_size must be a whole number of at least 1, got 0"),
     (["eval_batch_size=-2"], "eval_batch_size must be a whole number of at least 1, got -2"),
     (["optimizer.lr=0"], "optimizer.lr=0 is out of range"),
-    (["optimizer.alpha=2"], "Invalid alpha value: 2"),
+    (["optimizer.alpha=2"], "optimizer.alpha=2 is out of range: it must be in [0, 1)"),
+    (["scheduler.gamma=1.5"], "scheduler.gamma=1.5 is out of range"),
+    (["optimizer.momentum=-1"], "Invalid momentum value: -1"),
     (["trainer.max_epochs=-5"], "`max_epochs` must be a non-negative integer or -1"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, overrides, message):

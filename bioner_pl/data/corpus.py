@@ -20,13 +20,12 @@ from omegaconf.errors import OmegaConfBaseException
 
 from bioner_pl.data import columns, schemes, standoff
 from bioner_pl.data.columns import Sentence
-from bioner_pl.config import CONF_DIR
+from bioner_pl.config import CONF_DIR, UPSTREAM_URL
 from bioner_pl.errors import InputError
 from bioner_pl.naming import corpus_name, is_path
 
 log = logging.getLogger("bioner_pl")
 SPLITS = ("train", "devel", "test")
-UPSTREAM_URL = "https://raw.githubusercontent.com/cambridgeltl/MTL-Bioinformatics-2016/master/data"
 DATA_DIR_ENV = "BIONER_DATA_DIR"
 FORMATS = ("auto", "column", "pubtator", "brat")
 # How a directory's split files are found by name (lower case), and which files can be splits.

@@ -1,4 +1,4 @@
-"""Vocabularies (authors' rules, DESIGN.md) and the embedding matrix built from them."""
+"""Vocabularies (authors' rules, docs/design.md) and the embedding matrix built from them."""
 
 from __future__ import annotations
 

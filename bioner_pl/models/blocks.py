@@ -1,4 +1,4 @@
-"""The building blocks every architecture is wired from (paper, Methods; DESIGN.md)."""
+"""The building blocks every architecture is wired from (paper, Methods; docs/design.md)."""
 
 from __future__ import annotations
 

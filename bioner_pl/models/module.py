@@ -11,6 +11,12 @@ from bioner_pl.models.architectures import Network
 from bioner_pl.scoring import entity_scores
 
 
+# Settings torch accepts but that make no sense for these optimizers and schedules: (config, key) ->
+# (test, what it must be). lr 0 never moves; RMSprop's alpha >= 1 never forgets; gamma > 1 grows the lr.
+RANGES = {("optimizer", "lr"): (lambda v: v > 0, "above 0"), ("optimizer", "alpha"): (lambda v: 0 <= v < 1, "in [0, 1)"),
+          ("scheduler", "gamma"): (lambda v: 0 < v <= 1, "in (0, 1]")}
+
+
 class TaggerModule(pl.LightningModule):
     """Wraps a `Network` built from `arch` (a Hydra `_target_` config). The hyperparameters hold
     the vocabularies and tag sets, so a checkpoint rebuilds the network without any dataset or
@@ -23,6 +29,10 @@ class TaggerModule(pl.LightningModule):
                  seed: int = 1, info: dict | None = None):
         super().__init__()
         self.save_hyperparameters(logger=False)  # vocabularies: checkpoint yes, logger no
+        for (group, key), (ok, expected) in RANGES.items():  # before anything trains
+            value = (self.hparams[group] or {}).get(key)
+            if value is not None and not ok(value):
+                raise InputError(f"{group}.{key}={value} is out of range: it must be {expected}")
         self.net: Network = hydra.utils.instantiate(
             arch, vocab_size=len(words), word_dim=word_dim, num_chars=len(chars),
             tag_counts=[len(t) for t in tag_sets], _convert_="all")
@@ -84,9 +94,6 @@ class TaggerModule(pl.LightningModule):
     def configure_optimizers(self):
         if self.hparams.optimizer is None:
             raise InputError("this module was built without an optimizer config: it can tag, not train")
-        lr = self.hparams.optimizer.get("lr")
-        if lr is not None and not lr > 0:
-            raise InputError(f"optimizer.lr={lr} is out of range: it must be above 0")
         try:
             optimizer = hydra.utils.instantiate(self.hparams.optimizer)(self.parameters())
             if self.hparams.scheduler is None:
@@ -94,6 +101,6 @@ class TaggerModule(pl.LightningModule):
             schedule = dict(self.hparams.scheduler)
             interval = schedule.pop("interval", "epoch")
             scheduler = hydra.utils.instantiate(schedule)(optimizer)
-        except (ValueError, TypeError) as err:  # torch's word on an impossible setting, e.g. alpha=2
+        except (ValueError, TypeError) as err:  # torch's word on an impossible setting, e.g. a negative momentum
             raise InputError(f"optimizer/scheduler config: {err}") from None
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": interval}}
