@@ -32,7 +32,8 @@ train: setup
 # SMOKE=1 runs a whole grid with tiny budgets under outputs/smoke/ to check it before paying.
 SWEEP = $(PYTHON) -m bioner_pl.train -m --config-dir sweeps --config-name
 ifdef SMOKE
-ARGS += trainer=smoke out_root=outputs/smoke logger=csv
+# override: ARGS given on the command line would otherwise silently drop these (full runs, not smoke)
+override ARGS += trainer=smoke out_root=outputs/smoke logger=csv
 endif
 
 .PHONY: results sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables partners

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import subprocess
 
 import joblib
 import pytest
@@ -266,3 +267,13 @@ def test_wandb_summary_has_the_papers_cell():
     assert summary["paper/f1"] == pytest.approx(0.6881)  # Table 4: Ex-PTM + JNLPBA
     assert summary["paper/delta_f1"] == pytest.approx(0.71 - 0.6881)
     assert summary["test/f1"] == 0.71 and summary["dev/f1"] == 0.78 and summary["best_epoch"] == 40
+
+
+def test_smoke_mode_keeps_its_tiny_budget_when_args_are_given_too():
+    """`make sweep-pairs SMOKE=1 ARGS=...` once dropped smoke mode (ARGS from the command line won over
+    the Makefile's `ARGS +=`) and launched full 80-epoch runs."""
+    dry = subprocess.run(["make", "-n", "sweep-pairs", "SMOKE=1", "ARGS=seed=1,2 batching=by_length"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    runs = dry.split("bioner_pl.train -m")[1:]  # the baselines and the pairs, in one recipe line
+    assert len(runs) == 2 and all("seed=1,2 batching=by_length" in r and "trainer=smoke out_root=outputs/smoke" in r
+                                  for r in runs)
