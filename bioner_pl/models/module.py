@@ -13,7 +13,8 @@ from bioner_pl.scoring import entity_scores
 
 # Settings torch accepts but that make no sense for these optimizers and schedules: (config, key) ->
 # (test, what it must be). lr 0 never moves; RMSprop's alpha >= 1 never forgets; gamma > 1 grows the lr.
-RANGES = {("optimizer", "lr"): (lambda v: v > 0, "above 0"), ("optimizer", "alpha"): (lambda v: 0 <= v < 1, "in [0, 1)"),
+RANGES = {("optimizer", "lr"): (lambda v: v > 0, "above 0"),
+          ("optimizer", "alpha"): (lambda v: 0 <= v < 1, "in [0, 1)"),
           ("scheduler", "gamma"): (lambda v: 0 < v <= 1, "in (0, 1]")}
 
 

@@ -77,7 +77,7 @@ def layout(tokenizer, sentences: list[list[str]], max_length: int, stride: int |
         raise InputError(f"max_length={max_length} leaves no room for sub-words beside the "
                          f"{len(prefix) + len(suffix)} special tokens")
     stride = stride or max(1, size // 2)
-    windows, rows, word_of_row, first_row = [], [], [], []
+    windows, first_row = [], []
     placed: list[tuple[int, int, int]] = []  # (window, position in it, word) of every sub-word
     word = 0
     for words in sentences:
@@ -102,11 +102,9 @@ def layout(tokenizer, sentences: list[list[str]], max_length: int, stride: int |
     for k, ids in enumerate(inputs):
         input_ids[k, : len(ids)] = torch.tensor(ids)
         attention_mask[k, : len(ids)] = 1
-    rows = [k * longest + position for k, position, _ in placed]
-    word_of_row = [w for _, _, w in placed]
-    return Layout(input_ids, attention_mask, torch.tensor(rows, dtype=torch.long),
-                  torch.tensor(word_of_row, dtype=torch.long), torch.tensor([rows[i] for i in first_row], dtype=torch.long),
-                  [len(s) for s in sentences])
+    rows = torch.tensor([k * longest + position for k, position, _ in placed], dtype=torch.long)
+    word_of_row = torch.tensor([w for _, _, w in placed], dtype=torch.long)
+    return Layout(input_ids, attention_mask, rows, word_of_row, rows[first_row], [len(s) for s in sentences])
 
 
 class LayerMix(nn.Module):
