@@ -45,3 +45,12 @@ def test_every_relative_link_resolves(page):
 def test_every_command_shown_is_ours(page):
     modules = set(COMMAND.findall(page.read_text(encoding="utf-8")))
     assert not {m for m in modules if importlib.util.find_spec(m) is None}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_file_of_ours_it_names_is_there(page):
+    """`bioner_pl/...`, `tests/...`, `results/...`, `sweeps/...` in backquotes: files and folders of
+    the repository (patterns with <placeholders> or * are not paths)."""
+    named = re.findall(r"`((?:bioner_pl|tests|results|sweeps|docs)/[^`\s]*)`", page.read_text(encoding="utf-8"))
+    missing = [p for p in named if not re.search(r"[<*{]", p) and not (ROOT / p).exists()]
+    assert not missing, f"{page.name}: {missing}"
