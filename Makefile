@@ -20,7 +20,7 @@ setup: .venv/.installed
 test: setup                    # the whole suite (CI)
 	$(PYTHON) -m pytest
 
-test-fast: setup               # what starts no command line, training run or cluster: a few minutes
+test-fast: setup               # what starts no command line, training run or cluster: under a minute
 	$(PYTHON) -m pytest -m "not slow"
 
 bench: setup
