@@ -1,6 +1,7 @@
 """Checkpoints written by earlier code keep working: they load, tag as they did, and resume."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -49,3 +50,38 @@ def test_a_checkpoint_naming_another_architecture_is_refused(tmp_path):
     torch.save(raw, tmp_path / "other.ckpt")
     with pytest.raises(InputError, match="asks for architecture 'builtins.print', which is not one of ours"):
         load_module(tmp_path / "other.ckpt")
+
+
+class RunsAShellCommand:
+    """What a crafted checkpoint carries: unpickling it with the full unpickler calls os.system."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def crafted(tmp_path):
+    marker = tmp_path / "the-payload-ran"
+    raw = torch.load(OLD, weights_only=True)
+    raw["hyper_parameters"]["info"] = RunsAShellCommand(marker)
+    torch.save(raw, tmp_path / "crafted.ckpt")
+    return tmp_path / "crafted.ckpt", marker
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
+    ckpt, marker = crafted(tmp_path)
+    with pytest.raises(InputError, match=r"refused: the file asks to call (os|posix)\.system.*nothing of it ran"):
+        load_module(ckpt)
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_predict_refuses_it_in_one_line(tmp_path):
+    ckpt, marker = crafted(tmp_path)
+    (tmp_path / "in.txt").write_text("Mutations in BRCA1 cause breast cancer.\n")
+    result = run_cli("bioner_pl.predict", f"ckpt={ckpt}", f"input={tmp_path / 'in.txt'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"bioner-pl: error: {ckpt}: refused")
+    assert not marker.exists() and not (tmp_path / "in.jsonl").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import zipfile
 from pathlib import Path
 
@@ -21,13 +22,20 @@ OLD_TRAINING_KEYS = ("lr", "rms_alpha", "lr_decay")
 
 
 def load_module(path: str | Path) -> TaggerModule:
-    """A bioner-pl checkpoint, on the CPU, in eval mode; anything else is a clear error."""
+    """A bioner-pl checkpoint, on the CPU, in eval mode; anything else is a clear error. Nothing in the
+    file runs: it is read with torch's weights-only unpickler, and its architecture must be one of ours."""
     path = Path(path)
     if not path.is_file():
         raise InputError("checkpoint not found", path)
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=False)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError) as err:
+    try:  # torch's weights-only unpickler: tensors and plain data only, so nothing in the file can run
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        asked = re.search(r"GLOBAL ([\w.]+)", str(err))
+        if asked:
+            raise InputError(f"refused: the file asks to call {asked.group(1)}, which no checkpoint of ours "
+                             "needs; nothing of it ran", path) from None
+        raise InputError(f"not a PyTorch checkpoint ({err})", path) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError) as err:
         raise InputError(f"not a PyTorch checkpoint ({type(err).__name__}: {err})", path) from None
     hparams = dict(raw.get("hyper_parameters", {})) if isinstance(raw, dict) else {}
     if not {"arch", "tag_sets", "words", "chars"} <= set(hparams) or "state_dict" not in raw:

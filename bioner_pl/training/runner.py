@@ -99,7 +99,7 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from))
     fit_seconds, fitted = clock.seconds, time.time()  # validate/test load best.ckpt's clock too
     best = checkpoint.best_model_path or latest.best_model_path or None
-    best_epoch = torch.load(best, map_location="cpu", weights_only=False)["epoch"] + 1 if best else trainer.current_epoch
+    best_epoch = torch.load(best, map_location="cpu", weights_only=True)["epoch"] + 1 if best else trainer.current_epoch
     trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
     trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
     dev, test = module.scores.get("val"), module.scores.get("test")  # None where limit_*_batches=0
