@@ -14,6 +14,18 @@ class InputError(Exception):
         super().__init__(where + problem)
 
 
+def refused_pickle(err: Exception, path: object) -> InputError:
+    """The one-line error for a checkpoint that torch's weights-only unpickler would not read: the
+    callable the file asks for, where it names one (then nothing of the file ran)."""
+    import re
+
+    asked = re.search(r"GLOBAL ([\w.]+)", str(err))
+    if asked:
+        return InputError(f"refused: the file asks to call {asked.group(1)}, which no checkpoint of ours "
+                          "needs; nothing of it ran", path)
+    return InputError(f"not a PyTorch checkpoint ({err})", path)
+
+
 def causes(err: BaseException | None):
     """err, then what raised it, and so on (hydra.utils.instantiate and Lightning wrap errors)."""
     while err is not None:

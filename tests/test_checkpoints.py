@@ -85,3 +85,17 @@ def test_predict_refuses_it_in_one_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(f"bioner-pl: error: {ckpt}: refused")
     assert not marker.exists() and not (tmp_path / "in.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_resuming_a_run_directory_whose_last_checkpoint_would_run_code_is_refused(tmp_path):
+    ckpt, marker = crafted(tmp_path)
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.move(ckpt, run / "checkpoints" / "last.ckpt")
+    result = run_cli("bioner_pl.train", "model=cs", "main=ncbi", "aux=bionlp09", "embedding=random",
+                     "embedding.vectors.dim=16", "+model.arch.hidden=24", "+model.arch.out_dim=24", "logger=csv",
+                     "trainer.max_epochs=16", "resume=true", f"hydra.run.dir={run}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "refused: the file asks to call" in result.stderr.strip().splitlines()[-1]
+    assert not marker.exists() and not (run / "metrics.json").exists()

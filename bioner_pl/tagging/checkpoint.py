@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pickle
-import re
 import zipfile
 from pathlib import Path
 
 import torch
 
-from bioner_pl.errors import InputError
+from bioner_pl.errors import InputError, refused_pickle
 from bioner_pl.models import ARCHITECTURES
 from bioner_pl.models.module import TaggerModule
 
@@ -30,11 +29,7 @@ def load_module(path: str | Path) -> TaggerModule:
     try:  # torch's weights-only unpickler: tensors and plain data only, so nothing in the file can run
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        asked = re.search(r"GLOBAL ([\w.]+)", str(err))
-        if asked:
-            raise InputError(f"refused: the file asks to call {asked.group(1)}, which no checkpoint of ours "
-                             "needs; nothing of it ran", path) from None
-        raise InputError(f"not a PyTorch checkpoint ({err})", path) from None
+        raise refused_pickle(err, path) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError) as err:
         raise InputError(f"not a PyTorch checkpoint ({type(err).__name__}: {err})", path) from None
     hparams = dict(raw.get("hyper_parameters", {})) if isinstance(raw, dict) else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import shutil
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from bioner_pl import cluster
 from bioner_pl.data import corpus as ds
 from bioner_pl.data.columns import write_predictions
 from bioner_pl.data.datamodule import MultiTaskDataModule
-from bioner_pl.errors import InputError, causes
+from bioner_pl.errors import InputError, causes, refused_pickle
 from bioner_pl.models.blocks import bf16_lstm_runs_on
 from bioner_pl.models.module import TaggerModule
 from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list
@@ -96,12 +97,15 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
     if str(trainer.precision).startswith("bf16") and not bf16_lstm_runs_on(trainer.strategy.root_device):
         raise InputError(f"trainer.precision={trainer.precision}: this {trainer.strategy.root_device.type} has no "
                          "bfloat16 LSTM (a CPU needs AVX-512 BF16 or AMX); use trainer.precision=32-true")
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from))
+    try:  # weights-only: a run directory from elsewhere cannot run code through its last.ckpt
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from), weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise refused_pickle(err, resume_from) from None
     fit_seconds, fitted = clock.seconds, time.time()  # validate/test load best.ckpt's clock too
     best = checkpoint.best_model_path or latest.best_model_path or None
     best_epoch = torch.load(best, map_location="cpu", weights_only=True)["epoch"] + 1 if best else trainer.current_epoch
-    trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
-    trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+    trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True)
+    trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True)
     dev, test = module.scores.get("val"), module.scores.get("test")  # None where limit_*_batches=0
     metrics = {
         "model": cfg.model.name, "arch": {k: v for k, v in cfg.model.arch.items() if k != "_target_"},
