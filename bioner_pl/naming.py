@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from omegaconf import ListConfig
@@ -43,6 +44,13 @@ def protocol_name(schedule="turns", batching="shuffled", train_on_dev=False) -> 
     switches = [f"{schedule}-schedule" if schedule != "turns" else "",
                 batching if batching != "shuffled" else "", "train+dev" if train_on_dev else ""]
     return "+".join(s for s in switches if s)
+
+
+def transformer_name(model: str, finetune=False, pooling="first", layers="last") -> str:
+    """A transformer embedding's name in run directories: the model's last path part (a hub name's
+    or a directory's), then -ft when fine-tuned and the pooling / layers where not the defaults."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(model).rstrip("/")).name) or "transformer"
+    return name + "-ft" * bool(finetune) + "-mean" * (pooling == "mean") + "-mix" * (layers == "mix")
 
 
 def run_name(model, main, aux, embedding, fraction, seed, protocol="") -> str:

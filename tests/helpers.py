@@ -32,3 +32,18 @@ def run_cli(module: str, *overrides: str, cwd: Path | None = None, env: dict | N
 def batch_of(dm, task: int, size: int = 8) -> dict:
     """The first `size` training sentences of one task of a MultiTaskDataModule, collated as training batches are."""
     return collate([(i, e) for i, e in enumerate(dm.train_items) if e.task == task][:size])
+
+
+class StopAtEpoch:
+    """A Lightning callback that fails the run as epoch `epoch` starts (its checkpoints of the epoch
+    before are written): an interrupted run, for the resume tests (`+callbacks.stop=...`)."""
+
+    def __new__(cls, epoch: int):
+        import pytorch_lightning as pl
+
+        class Stop(pl.Callback):
+            def on_train_epoch_start(self, trainer, module):
+                if trainer.current_epoch == epoch:
+                    raise RuntimeError(f"stopped at epoch {epoch}")
+
+        return Stop()

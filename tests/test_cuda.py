@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from bioner_pl.models.module import TaggerModule
-from bioner_pl.data.encoding import BATCH_FIELDS
 from bioner_pl.models import ARCHITECTURES
 from helpers import SMALL_VECTORS, TINY, batch_of, run_cli
 
@@ -28,10 +27,10 @@ def full_float32():
 
 def loss_and_decode(module: TaggerModule, batch: dict, task: int):
     module.zero_grad()
-    loss = module.net(*(batch[k] for k in BATCH_FIELDS), task)["loss"]
+    loss = module.net(batch)["loss"]
     loss.backward()
     with torch.no_grad():
-        tags = module.net.decode(batch["words"], batch["chars"], batch["mask"], batch["lengths"], task=task)
+        tags = module.net.decode(batch, task=task)
     return loss.item(), tags.cpu()
 
 

@@ -11,7 +11,6 @@ from bioner_pl.data.batching import TurnBatchSampler
 from bioner_pl.models import Adversarial, CrossSharing, FullyShared, SharedPrivate, SingleTask
 from bioner_pl.models.module import TaggerModule
 from bioner_pl.config import group
-from bioner_pl.data.encoding import BATCH_FIELDS
 from bioner_pl.models import ARCHITECTURES
 from helpers import SMALL_VECTORS, TINY, batch_of, run_cli
 
@@ -149,12 +148,11 @@ def test_one_step_lowers_the_batch_loss(three_datasets, name):
     optimizer = module.configure_optimizers()["optimizer"]
     for task in range(tasks):
         batch = batch_of(dm, task)
-        args = [batch[k] for k in BATCH_FIELDS]
-        before = module.net(*args, task)
+        before = module.net(batch)
         optimizer.zero_grad()
         before["loss"].backward()
         optimizer.step()
-        after = module.net(*args, task)
+        after = module.net(batch)
         assert after["loss"] < before["loss"], (name, task)
         if name == "adv":
             assert {"task", "adv", "diff"} <= set(before)
@@ -167,13 +165,12 @@ def test_three_dataset_cross_sharing_trains(three_datasets):
     optimizer = torch.optim.RMSprop(net.parameters(), lr=1e-3, alpha=0.95)
     for task in (0, 1, 2):
         batch = batch_of(dm, task)
-        args = [batch[k] for k in BATCH_FIELDS]
-        loss = net(*args, task)["loss"]
+        loss = net(batch)["loss"]
         optimizer.zero_grad()
         loss.backward()
         assert all(p.grad is not None for p in net.private.parameters())  # every private encoder ran
         optimizer.step()
-        assert net(*args, task)["loss"] < loss
+        assert net(batch)["loss"] < loss
     assert len(net.gate.gates) == 3 and net.gate.gates[0].in_features == 2 * 128
 
 

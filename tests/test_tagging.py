@@ -64,7 +64,7 @@ def test_each_distinct_token_once_gives_the_embedding_layers_vectors(tagger, dat
                      for i, s in enumerate(sentences)])
     tokens = RealTokens(batch["lengths"], batch["words"].shape[1], torch.device("cpu"))
     with torch.inference_mode():
-        expected = tokens.select(tagger.module.net.embedding(batch["words"], batch["chars"], tokens))
+        expected = tokens.select(tagger.module.net.embedding(batch, tokens))
     assert torch.allclose(table[torch.from_numpy(ids)], expected, atol=1e-6)
 
 

@@ -68,6 +68,11 @@ def from_file(path: str, binary: bool | None = None, name: str | None = None,
     return WordVectors(name or file.stem, kv.vector_size, list(kv.index_to_key), kv.vectors)
 
 
+def no_vectors() -> WordVectors:
+    """No word vectors at all: the embedding layer is something else (a transformer)."""
+    return WordVectors("none", 0)
+
+
 def random_vectors(dim: int = 100) -> WordVectors:
     """No pretrained vectors: every word gets a uniform(+-sqrt(3/dim)) vector."""
     return WordVectors("random", dim)

@@ -13,18 +13,16 @@ from bioner_pl.data.columns import Sentence
 from bioner_pl.data.vocab import Vocab, WordVocab
 
 
-# The padded tensors of a batch that a network's forward takes, in order (then the task index).
-BATCH_FIELDS = ("words", "chars", "tags", "mask", "lengths")
-
-
 @dataclass
 class Encoded:
-    """One sentence as ids; `task` is its dataset's index (0 = main)."""
+    """One sentence as ids, and its words themselves (a transformer embedding tokenizes them);
+    `task` is its dataset's index (0 = main)."""
 
     words: list[int]
     chars: list[list[int]]
     tags: list[int]
     task: int
+    tokens: tuple[str, ...] = ()
 
 
 class EncodedDataset(Dataset):
@@ -48,7 +46,8 @@ def encode_tokens(tokens, words: WordVocab, chars: Vocab) -> tuple[list[int], li
 
 
 def encode(sentence: Sentence, words: WordVocab, chars: Vocab, tag_ids: dict[str, int], task: int) -> Encoded:
-    return Encoded(*encode_tokens(sentence.tokens, words, chars), [tag_ids[t] for t in sentence.tags], task)
+    return Encoded(*encode_tokens(sentence.tokens, words, chars), [tag_ids[t] for t in sentence.tags], task,
+                   tuple(sentence.tokens))
 
 
 def pad_chars(word_chars: list[list[int]]) -> np.ndarray:
@@ -62,7 +61,7 @@ def pad_chars(word_chars: list[list[int]]) -> np.ndarray:
 
 def collate(batch: list[tuple[int, Encoded]]) -> dict:
     """Pad to the batch's longest sentence / word, filling through masks (no per-word tensors).
-    `lengths` stays on the CPU (packing and RealTokens index from it)."""
+    `lengths` stays on the CPU (packing and RealTokens index from it); `tokens` are the words."""
     encoded = [e for _, e in batch]
     lengths = torch.tensor([len(e.words) for e in encoded])
     mask = torch.arange(int(lengths.max())) < lengths.unsqueeze(1)
@@ -74,4 +73,4 @@ def collate(batch: list[tuple[int, Encoded]]) -> dict:
     chars = torch.zeros(*mask.shape, per_word.shape[1], dtype=torch.long)
     chars[mask] = torch.from_numpy(per_word)
     return {"words": words, "chars": chars, "tags": tags, "mask": mask, "lengths": lengths,
-            "task": encoded[0].task, "index": torch.tensor([i for i, _ in batch])}
+            "task": encoded[0].task, "index": torch.tensor([i for i, _ in batch]), "tokens": [e.tokens for e in encoded]}

@@ -27,7 +27,7 @@ from bioner_pl.config import group
 from bioner_pl.data.batching import length_grouped
 from bioner_pl.data.datamodule import MultiTaskDataModule
 from bioner_pl.data.embeddings import glove_6b_50d
-from bioner_pl.data.encoding import BATCH_FIELDS, collate
+from bioner_pl.data.encoding import collate
 from bioner_pl.models import ARCHITECTURES
 from bioner_pl.models.crf import CRF
 from bioner_pl.models.module import TaggerModule
@@ -100,7 +100,7 @@ def trainable_models(dm: MultiTaskDataModule) -> dict[str, tuple]:
 
 def model_step(module, optimizer, batch) -> None:
     optimizer.zero_grad(set_to_none=True)
-    module.net(*(batch[k] for k in BATCH_FIELDS), 0)["loss"].backward()
+    module.net(batch)["loss"].backward()
     torch.nn.utils.clip_grad_norm_(module.parameters(), 5.0)
     optimizer.step()
 

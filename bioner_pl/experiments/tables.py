@@ -80,13 +80,15 @@ class CellKey(NamedTuple):
     embedding: str
     fraction: float
     protocol: str  # protocol_name of the switches set away from their defaults; "" for none
+    encoder: str = "bilstm"  # none: the CRF heads on the embedding itself (model.arch.encoder)
 
 
 def key(model: str, arch: dict, main: str, aux, embedding: str, fraction: float, protocol: dict) -> CellKey:
     variant = (float(arch.get("alpha", ADV_DEFAULT[0])), float(arch.get("beta", ADV_DEFAULT[1]))) \
         if model == "adv" else None
     crf = "bigram" if arch.get("bigram", True) else "classic"
-    return CellKey(model, variant, crf, main, tuple(aux), embedding, float(fraction), protocol_name(**protocol))
+    return CellKey(model, variant, crf, main, tuple(aux), embedding, float(fraction), protocol_name(**protocol),
+                   arch.get("encoder", "bilstm"))
 
 
 def _failed_run_key(run_dir: Path) -> CellKey | None:
@@ -246,12 +248,13 @@ class Tables:
         rows = []
         for k in sorted(mine, key=lambda k: (rank.get(k.main, 99), k.main, -k.fraction, rank.get(k.model, 99),
                                              k.aux, k.embedding, str(k))):
-            model, variant, crf, main, aux, embedding, fraction, _ = k
+            model, variant, crf, main, aux, embedding, fraction, _, encoder = k
             cell = self.cells[k]
             name = " ".join([model] + ([f"α={variant[0]:g} β={variant[1]:g}"] if variant else [])
-                            + (["classic CRF"] if crf != "bigram" else []))
+                            + (["classic CRF"] if crf != "bigram" else []) + ([f"encoder={encoder}"] if encoder != "bilstm" else []))
             seeds = ", ".join(str(run["seed"]) for run in sorted(cell.runs, key=lambda run: run["seed"]))
-            paper, _, delta = self.compare(self.paper_f1(model, variant, crf, main, aux, embedding, fraction), cell)
+            paper_f1 = self.paper_f1(model, variant, crf, main, aux, embedding, fraction) if encoder == "bilstm" else None
+            paper, _, delta = self.compare(paper_f1, cell)
             wall = statistics.fmean(run["wall_seconds"] for run in cell.runs) / 60
             rows.append([" + ".join((main, *aux)), name, embedding, f"{fraction:.0%}", seeds,
                          cell.text("f1", count=False), paper, delta, f"{wall:.0f} min"])

@@ -1,36 +1,49 @@
 """The five architectures, each a short wiring of the shared blocks.
 
-Every model owns one embedding layer and one CRF head per dataset (index 0 = main dataset) and
-only decides which encoder outputs reach the batch's head (`features`) and which extra loss
-terms it adds (`extra_losses`). All batches hold sentences of a single dataset, `task`.
+Every model owns one embedding layer (word vectors + char-CNN, or a pretrained transformer: the
+`embedding` config) and one CRF head per dataset (index 0 = main dataset), and only decides which
+encoder outputs reach the batch's head (`features`) and which extra loss terms it adds
+(`extra_losses`). All batches hold sentences of a single dataset, `task`.
 """
 
 from __future__ import annotations
 
+import hydra
 import torch
 from torch import Tensor, nn
 
-from bioner_pl.models.blocks import CrossGate, Encoder, GradientReversal, RealTokens, WordCharEmbedding, diff_loss
+from bioner_pl.models.blocks import (CrossGate, Encoder, GradientReversal, NoEncoder, RealTokens, WordCharEmbedding,
+                                     diff_loss)
 from bioner_pl.models.crf import CRF
 from bioner_pl.errors import InputError
 
+ENCODERS = ("bilstm", "none")
+
 
 class Network(nn.Module):
-    """One embedding layer, the encoders an architecture wires up (`build`), and a CRF head per dataset."""
+    """One embedding layer, the encoders an architecture wires up (`build`), and a CRF head per dataset.
+    `embedding` is a Hydra config of the layer (conf/embedding/transformer.yaml); without one, the
+    paper's word vectors + char-CNN. `encoder` is the paper's BiLSTM unit, or none (single-task and
+    fully-shared only: the CRF heads on the embedding itself)."""
 
     multi_task = True
 
     def __init__(self, vocab_size: int, word_dim: int, num_chars: int, tag_counts: list[int],
-                 bigram: bool = True, hidden: int = 256, out_dim: int = 128, dropout: float = 0.5):
+                 bigram: bool = True, hidden: int = 256, out_dim: int = 128, dropout: float = 0.5,
+                 encoder: str = "bilstm", embedding: dict | None = None):
         super().__init__()
         self.num_tasks = len(tag_counts)
         if self.multi_task and self.num_tasks < 2:
             raise InputError(f"{type(self).__name__} is a multi-task model: give it an auxiliary dataset (aux=NAME)")
-        self.embedding = WordCharEmbedding(vocab_size, word_dim, num_chars, dropout=dropout)
-        head_dim = self.build(lambda: Encoder(self.embedding.out_dim, hidden, out_dim, dropout), out_dim)
+        if encoder not in ENCODERS:
+            raise InputError(f"unknown encoder {encoder!r}; use one of {', '.join(ENCODERS)}")
+        self.embedding = (WordCharEmbedding(vocab_size, word_dim, num_chars, dropout=dropout) if embedding is None
+                          else hydra.utils.instantiate(embedding, _convert_="all"))
+        width = self.embedding.out_dim
+        head_dim = self.build(lambda: Encoder(width, hidden, out_dim, dropout) if encoder == "bilstm" else NoEncoder(width))
         self.heads = nn.ModuleList(CRF(head_dim, n, bigram) for n in tag_counts)
 
-    def build(self, new_encoder, out_dim: int) -> int:
+    def build(self, new_encoder) -> int:
         """Create the encoders (new_encoder() makes one); return the width of the features the CRF heads see."""
         raise NotImplementedError
 
@@ -41,32 +54,34 @@ class Network(nn.Module):
     def extra_losses(self, cache: dict[str, Tensor], mask: Tensor, lengths: Tensor, task: int) -> dict[str, Tensor]:
         return {}
 
-    def _run(self, words, chars, mask, lengths, task):
-        tokens = RealTokens(lengths, words.shape[1], words.device)
-        return self.features(self.embedding(words, chars, tokens), tokens, task)
+    def _run(self, batch: dict, task: int):
+        mask = batch["mask"]
+        tokens = RealTokens(batch["lengths"], mask.shape[1], mask.device)
+        return self.features(self.embedding(batch, tokens), tokens, task)
 
-    def forward(self, words: Tensor, chars: Tensor, tags: Tensor, mask: Tensor, lengths: Tensor,
-                task: int) -> dict[str, Tensor]:
-        """Loss terms of one batch: 'task' (mean CRF NLL), the extras, and their weighted 'loss'."""
-        feats, cache = self._run(words, chars, mask, lengths, task)
-        terms = {"task": self.heads[task].nll(feats, tags, mask).mean()}
-        extras = self.extra_losses(cache, mask, lengths, task)
+    def forward(self, batch: dict) -> dict[str, Tensor]:
+        """Loss terms of one batch (encoding.collate's dict): 'task' (mean CRF NLL), the extras,
+        and their weighted 'loss'."""
+        task, mask = batch["task"], batch["mask"]
+        feats, cache = self._run(batch, task)
+        terms = {"task": self.heads[task].nll(feats, batch["tags"], mask).mean()}
+        extras = self.extra_losses(cache, mask, batch["lengths"], task)
         terms["loss"] = terms["task"] + sum(weight * value for weight, value in extras.values())
         terms.update({name: value for name, (_, value) in extras.items()})
         return terms
 
     @torch.no_grad()
-    def decode(self, words: Tensor, chars: Tensor, mask: Tensor, lengths: Tensor, task: int = 0) -> Tensor:
-        feats, _ = self._run(words, chars, mask, lengths, task)
-        return self.heads[task].decode(feats, mask)
+    def decode(self, batch: dict, task: int = 0) -> Tensor:
+        feats, _ = self._run(batch, task)
+        return self.heads[task].decode(feats, batch["mask"])
 
 
 class FullyShared(Network):
     """FS-MTM: one encoder for all datasets; only the CRF heads are per dataset."""
 
-    def build(self, new_encoder, out_dim: int) -> int:
+    def build(self, new_encoder) -> int:
         self.shared = new_encoder()
-        return out_dim
+        return self.shared.out_dim
 
     def features(self, x, tokens, task):
         return self.shared(x, tokens), {}
@@ -77,20 +92,22 @@ class SingleTask(FullyShared):
 
     multi_task = False
 
-    def build(self, new_encoder, out_dim: int) -> int:
+    def build(self, new_encoder) -> int:
         if self.num_tasks != 1:
             raise InputError("model=stm is single-task: it trains on `main` only; drop `aux` "
                              "(aux=none) or pick a multi-task model (fs, sp, adv, cs)")
-        return super().build(new_encoder, out_dim)
+        return super().build(new_encoder)
 
 
 class SharedPrivate(Network):
     """SP-MTM: shared encoder S and a private encoder P_k per dataset; head k sees [P_k ; S]."""
 
-    def build(self, new_encoder, out_dim: int) -> int:
+    def build(self, new_encoder) -> int:
         self.shared = new_encoder()
+        if not isinstance(self.shared, Encoder):  # shared and private would be one and the same
+            raise InputError(f"{type(self).__name__} needs its encoders: encoder=none is for model=stm and model=fs")
         self.private = nn.ModuleList(new_encoder() for _ in range(self.num_tasks))
-        return 2 * out_dim
+        return 2 * self.shared.out_dim
 
     def private_features(self, x, tokens, task) -> Tensor:
         return self.private[task](x, tokens)  # only the batch's own private encoder runs
@@ -122,9 +139,9 @@ class Adversarial(SharedPrivate):
 class CrossSharing(SharedPrivate):
     """CS-MTM: every private encoder runs; the gated interaction unit mixes them (eq. 18-21)."""
 
-    def build(self, new_encoder, out_dim: int) -> int:
-        head_dim = super().build(new_encoder, out_dim)
-        self.gate = CrossGate(self.num_tasks, out_dim)
+    def build(self, new_encoder) -> int:
+        head_dim = super().build(new_encoder)
+        self.gate = CrossGate(self.num_tasks, self.shared.out_dim)
         return head_dim
 
     def private_features(self, x, tokens, task) -> Tensor:

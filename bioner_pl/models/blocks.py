@@ -65,8 +65,9 @@ class WordCharEmbedding(nn.Module):
         self.dropout = Dropout(dropout)
         self.out_dim = word_dim + char_filters
 
-    def forward(self, words: Tensor, chars: Tensor, tokens: RealTokens) -> Tensor:
-        return self.dropout(tokens.scatter(self.vectors(tokens.select(words), tokens.select(chars))))
+    def forward(self, batch: dict, tokens: RealTokens) -> Tensor:
+        """A batch's padded word and char ids -> (B, T, out_dim)."""
+        return self.dropout(tokens.scatter(self.vectors(tokens.select(batch["words"]), tokens.select(batch["chars"]))))
 
     def vectors(self, words: Tensor, chars: Tensor) -> Tensor:
         """(N,) word ids and (N, C) char ids, 0-padded -> (N, out_dim) token vectors (before
@@ -110,6 +111,18 @@ class Encoder(nn.Module):
         state = x.new_zeros(1, x.shape[0], self.lstm.hidden_size)
         # what nn.LSTM calls: (input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
         return torch.lstm(x, (state, state), weights, True, 1, 0.0, self.training, False, True)[0]
+
+
+class NoEncoder(nn.Module):
+    """encoder=none: the CRF heads read the embedding directly (the usual tagger on a pretrained
+    transformer: a CRF on its last layer, no BiLSTM)."""
+
+    def __init__(self, in_dim: int):
+        super().__init__()
+        self.out_dim = in_dim
+
+    def forward(self, x: Tensor, tokens: RealTokens) -> Tensor:
+        return x
 
 
 def bf16_lstm_runs_on(device: torch.device) -> bool:

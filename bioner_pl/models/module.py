@@ -23,11 +23,13 @@ class TaggerModule(pl.LightningModule):
     the vocabularies and tag sets, so a checkpoint rebuilds the network without any dataset or
     embedding file. `optimizer` and `scheduler` are `_partial_` Hydra configs (conf/optimizer/,
     conf/scheduler/; the scheduler's `interval`, epoch or step, is Lightning's), kept as plain
-    data so that a checkpoint holds no Python objects; only training needs them."""
+    data so that a checkpoint holds no Python objects; only training needs them. `embedding` is the
+    embedding layer's config where it is not the paper's word vectors + char-CNN (a transformer's:
+    its tokenizer and model config are added to it, so that the checkpoint needs neither)."""
 
     def __init__(self, arch: dict, datasets: list[str], tag_sets: list[list[str]], words: list[str],
                  chars: list[str], word_dim: int, optimizer: dict | None = None, scheduler: dict | None = None,
-                 seed: int = 1, info: dict | None = None):
+                 seed: int = 1, info: dict | None = None, embedding: dict | None = None):
         super().__init__()
         self.save_hyperparameters(logger=False)  # vocabularies: checkpoint yes, logger no
         for (group, key), (ok, expected) in RANGES.items():  # before anything trains
@@ -36,7 +38,9 @@ class TaggerModule(pl.LightningModule):
                 raise InputError(f"{group}.{key}={value} is out of range: it must be {expected}")
         self.net: Network = hydra.utils.instantiate(
             arch, vocab_size=len(words), word_dim=word_dim, num_chars=len(chars),
-            tag_counts=[len(t) for t in tag_sets], _convert_="all")
+            tag_counts=[len(t) for t in tag_sets], embedding=embedding, _convert_="all", _recursive_=False)
+        if getattr(self.net.embedding, "files", None):
+            self.hparams.embedding = {**embedding, "files": self.net.embedding.files}
         self.predictions: dict[int, list[str]] = {}
         self.scores: dict[str, dict[str, float]] = {}
 
@@ -46,8 +50,7 @@ class TaggerModule(pl.LightningModule):
         return {k: v.to(device) if torch.is_tensor(v) and k != "lengths" else v for k, v in batch.items()}
 
     def training_step(self, batch, batch_idx):
-        terms = self.net(batch["words"], batch["chars"], batch["tags"], batch["mask"], batch["lengths"],
-                         batch["task"])
+        terms = self.net(batch)
         task = self.hparams.datasets[batch["task"]]
         self.log("train/loss", terms["loss"], prog_bar=True, batch_size=len(batch["lengths"]))
         for name, value in terms.items():
@@ -61,7 +64,7 @@ class TaggerModule(pl.LightningModule):
 
     # -- evaluation on the main dataset ---------------------------------------------------
     def _decode_step(self, batch) -> None:
-        pred = self.net.decode(batch["words"], batch["chars"], batch["mask"], batch["lengths"], task=0)
+        pred = self.net.decode(batch, task=0)
         tags = self.hparams.tag_sets[0]
         for row, (index, n) in enumerate(zip(batch["index"].tolist(), batch["lengths"].tolist())):
             self.predictions[index] = [tags[i] for i in pred[row, :n].tolist()]
@@ -92,15 +95,29 @@ class TaggerModule(pl.LightningModule):
         self._score("test", "test")
 
     # -- optimisation: the configured optimizer and schedule (paper: RMSprop, lr x 0.97 an epoch) --
+    def parameter_groups(self) -> list[dict]:
+        """The trainable parameters; a fine-tuned transformer's in a group of their own, with its
+        own learning rate and weight decay (a frozen one's train not at all)."""
+        embedding = self.net.embedding
+        encoder = getattr(embedding, "encoder", None)
+        own = {id(p) for p in encoder.parameters()} if encoder is not None else set()
+        rest = [p for p in self.parameters() if p.requires_grad and id(p) not in own]
+        if encoder is None or not embedding.finetune:
+            return [{"params": rest}]
+        return [{"params": rest},
+                {"params": list(encoder.parameters()), "lr": embedding.lr, "weight_decay": embedding.weight_decay}]
+
     def configure_optimizers(self):
         if self.hparams.optimizer is None:
             raise InputError("this module was built without an optimizer config: it can tag, not train")
         try:
-            optimizer = hydra.utils.instantiate(self.hparams.optimizer)(self.parameters())
+            optimizer = hydra.utils.instantiate(self.hparams.optimizer)(self.parameter_groups())
             if self.hparams.scheduler is None:
                 return optimizer
             schedule = dict(self.hparams.scheduler)
             interval = schedule.pop("interval", "epoch")
+            if "steps" in schedule and schedule["steps"] is None:  # the run's own number of optimizer steps
+                schedule["steps"] = int(self.trainer.estimated_stepping_batches)
             scheduler = hydra.utils.instantiate(schedule)(optimizer)
         except (ValueError, TypeError) as err:  # torch's word on an impossible setting, e.g. a negative momentum
             raise InputError(f"optimizer/scheduler config: {err}") from None

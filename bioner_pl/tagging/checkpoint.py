@@ -15,6 +15,8 @@ from bioner_pl.models.module import TaggerModule
 # The architectures a checkpoint may name: ours, under every path a release of ours has written.
 KNOWN_TARGETS = {f"{module}.{cls.__name__}" for cls in ARCHITECTURES.values()
                  for module in ("bioner_pl.models", "bioner_pl.models.architectures")}
+# The embedding layers it may name besides the default word vectors + char-CNN.
+KNOWN_EMBEDDINGS = {"bioner_pl.models.transformer.TransformerWords"}
 # Training settings that checkpoints written before the optimizer became a config group carry
 # (RMSprop's lr and alpha, the lr decay): tagging needs none of them.
 OLD_TRAINING_KEYS = ("lr", "rms_alpha", "lr_decay")
@@ -38,6 +40,9 @@ def load_module(path: str | Path) -> TaggerModule:
     target = hparams["arch"].get("_target_")
     if target not in KNOWN_TARGETS:
         raise InputError(f"the checkpoint asks for architecture {target!r}, which is not one of ours", path)
+    embedding = (hparams.get("embedding") or {}).get("_target_")
+    if hparams.get("embedding") is not None and embedding not in KNOWN_EMBEDDINGS:
+        raise InputError(f"the checkpoint asks for embedding layer {embedding!r}, which is not one of ours", path)
     for key in OLD_TRAINING_KEYS:
         hparams.pop(key, None)
     module = TaggerModule(**hparams)

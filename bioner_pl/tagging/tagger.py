@@ -24,7 +24,7 @@ from bioner_pl.data.batching import sorted_batches
 from bioner_pl.data.encoding import encode_tokens, pad_chars
 from bioner_pl.data.vocab import Vocab, WordVocab
 from bioner_pl.errors import InputError
-from bioner_pl.models.blocks import RealTokens, bf16_lstm_runs_on
+from bioner_pl.models.blocks import RealTokens, WordCharEmbedding, bf16_lstm_runs_on
 from bioner_pl.models.module import TaggerModule
 from bioner_pl.tagging.checkpoint import head_index, load_module
 from bioner_pl.tagging.documents import Document, Entity, document, pretokenized
@@ -117,18 +117,17 @@ class Tagger:
         """(tags, [(type, first token, last token, confidence)]) of every sentence, in order."""
         out: list = [([], [])] * len(sentences)
         nonempty = [i for i, s in enumerate(sentences) if s]
-        table, ids, offsets = self._token_vectors([sentences[i] for i in nonempty])
-        sizes = np.diff(offsets)
+        sizes = np.array([len(sentences[i]) for i in nonempty], dtype=np.int64)
+        batches, embed = self._embedder([sentences[i] for i in nonempty])
         net, crf = self.module.net, self.module.net.heads[self.head]
-        for group in sorted_batches(sizes.tolist(), self.batch_size):
+        for group in batches:
             n_tokens = sizes[group]
             lengths = torch.from_numpy(n_tokens)
             longest = int(n_tokens.max())
             tokens = RealTokens(lengths, longest, self.device)
-            real = torch.from_numpy(np.concatenate([ids[offsets[j] : offsets[j + 1]] for j in group])).to(self.device)
             mask = (torch.arange(longest) < lengths[:, None]).to(self.device)
             with self.autocast:
-                features, _ = net.features(tokens.scatter(table.index_select(0, real)), tokens, self.head)
+                features, _ = net.features(embed(group, tokens), tokens, self.head)
             features = features.float()
             if self.confidences:
                 paths, posterior = crf.posterior(features, mask)
@@ -145,6 +144,24 @@ class Tagger:
             for row, (j, n) in enumerate(zip(group, n_tokens.tolist())):
                 out[nonempty[j]] = (names[row, :n].tolist(), spans[row])
         return out
+
+    def _embedder(self, sentences: list[list[str]]):
+        """The batches to tag these sentences in (lists of their indices, similar lengths together)
+        and embed(batch, tokens) -> the embedding layer's (B, T, dim) output for one of them.
+        Word vectors + char-CNN: batches by words, from a table of each distinct token's vector.
+        A transformer: batches by sub-words (what its cost grows with), each run through it."""
+        embedding = self.module.net.embedding
+        if isinstance(embedding, WordCharEmbedding):
+            table, ids, offsets = self._token_vectors(sentences)
+
+            def embed(group, tokens):
+                real = np.concatenate([ids[offsets[j] : offsets[j + 1]] for j in group])
+                return tokens.scatter(table.index_select(0, torch.from_numpy(real).to(self.device)))
+
+            return sorted_batches(np.diff(offsets).tolist(), self.batch_size), embed
+        pieces = embedding.tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+        return (sorted_batches(list(map(len, pieces)), self.batch_size),
+                lambda group, tokens: embedding({"tokens": [sentences[j] for j in group]}, tokens))
 
     def _token_vectors(self, sentences: list[list[str]], chunk: int = 4096) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
         """The embedding layer's vector of each distinct token (in eval mode a function of the

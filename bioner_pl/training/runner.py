@@ -23,7 +23,7 @@ from bioner_pl.data import corpus as ds
 from bioner_pl.data.columns import write_predictions
 from bioner_pl.data.datamodule import MultiTaskDataModule
 from bioner_pl.errors import InputError, causes, refused_pickle
-from bioner_pl.models.blocks import bf16_lstm_runs_on
+from bioner_pl.models.blocks import WordCharEmbedding, bf16_lstm_runs_on
 from bioner_pl.models.module import TaggerModule
 from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list
 from bioner_pl.training import tracking
@@ -86,8 +86,9 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
         OmegaConf.to_container(cfg.model.arch), datamodule.names, datamodule.tag_sets, datamodule.words.items,
         datamodule.chars.items, vectors.dim, seed=cfg.seed, optimizer=OmegaConf.to_container(cfg.optimizer),
         scheduler=OmegaConf.to_container(cfg.scheduler) if cfg.get("scheduler") else None,
-        info={"model": cfg.model.name, "embedding": cfg.embedding.name, "fraction": cfg.fraction})
-    if resume_from is None:
+        info={"model": cfg.model.name, "embedding": cfg.embedding.name, "fraction": cfg.fraction},
+        embedding=OmegaConf.to_container(cfg.embedding.layer, resolve=True) if cfg.embedding.get("layer") else None)
+    if resume_from is None and isinstance(module.net.embedding, WordCharEmbedding):
         module.net.embedding.words.weight.data.copy_(datamodule.word_matrix())
     checkpoint, latest, clock = callbacks["best"], callbacks["last"], callbacks["wall_clock"]
     if not loggers:  # Lightning refuses an LR monitor without a logger (fast_dev_run)
@@ -97,6 +98,9 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
     if str(trainer.precision).startswith("bf16") and not bf16_lstm_runs_on(trainer.strategy.root_device):
         raise InputError(f"trainer.precision={trainer.precision}: this {trainer.strategy.root_device.type} has no "
                          "bfloat16 LSTM (a CPU needs AVX-512 BF16 or AMX); use trainer.precision=32-true")
+    features = out_dir / FEATURES
+    if getattr(module.net.embedding, "finetune", True) is False:
+        frozen_features(module.net.embedding, datamodule, features, trainer.strategy.root_device)
     try:  # weights-only: a run directory from elsewhere cannot run code through its last.ckpt
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from), weights_only=True)
     except pickle.UnpicklingError as err:
@@ -127,8 +131,27 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
     metrics_path = out_dir / "metrics.json"
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     (out_dir / "error.txt").unlink(missing_ok=True)  # an earlier attempt's failure is over
+    features.unlink(missing_ok=True)  # the frozen transformer's features: only a resumed run needs them
     log.info("test P/R/F1 %s (best dev epoch %d) -> %s", scores, best_epoch, metrics_path)
     return metrics
+
+
+FEATURES = "transformer_features.safetensors"  # a frozen transformer's features, in the run directory
+
+
+def frozen_features(embedding, datamodule: MultiTaskDataModule, path: Path, device: torch.device) -> None:
+    """A frozen transformer's features of every sentence of the run, computed once (on the
+    training device) and kept in memory for all epochs and on disk for a resumed run."""
+    if path.exists():
+        embedding.load_cache(path)
+        log.info("transformer features of %d sentences read from %s", len(embedding.cache), path)
+        return
+    started, where = time.time(), next(embedding.parameters()).device
+    items = datamodule.train_items + [e for split in datamodule.eval_items.values() for e in split]
+    embedding.to(device).cache_features([e.tokens for e in items])
+    embedding.to(where)
+    embedding.save_cache(path)
+    log.info("transformer features of %d sentences in %.1f s -> %s", len(embedding.cache), time.time() - started, path)
 
 
 def honour_omp_num_threads() -> None:
