@@ -21,6 +21,8 @@ from bioner_pl.training.runner import honour_omp_num_threads, input_error, train
 # and Lightning 2.6 trips over a torch deprecation inside its own pytree helper.
 warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
+# A frozen transformer stays in eval mode while the rest trains: that is the point of it.
+warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode at the start of training.*")
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")

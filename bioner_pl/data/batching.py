@@ -24,14 +24,16 @@ class TurnBatchSampler(Sampler[list[int]]):
     With `lengths` (one per sentence), each batch holds sentences of similar length
     (`length_grouped`); without, batches are random slices of the shuffled dataset.
     The order depends only on (seed, epoch), so a resumed run sees the batches it would have seen.
+    Under data-parallel training (`world` processes), every process draws the same batches and
+    takes its own share of each (`share`): the effective batch stays `batch_size`.
     """
 
     def __init__(self, sizes: list[int], batch_size: int, seed: int, mode: str = "turns",
-                 lengths: list[int] | None = None):
+                 lengths: list[int] | None = None, rank: int = 0, world: int = 1):
         if mode not in SCHEDULES:
             raise ValueError(f"unknown multi-task schedule {mode!r}; use one of {', '.join(SCHEDULES)}")
         self.sizes, self.batch_size, self.seed, self.mode = sizes, batch_size, seed, mode
-        self.lengths = lengths
+        self.lengths, self.rank, self.world = lengths, rank, world
         self.offsets = [sum(sizes[:k]) for k in range(len(sizes))]
         self.main_batches = -(-sizes[0] // batch_size)
         self.epoch = 0
@@ -54,6 +56,9 @@ class TurnBatchSampler(Sampler[list[int]]):
                 yield from length_grouped(order, self.lengths, self.batch_size, rng)
 
     def __iter__(self):
+        return (share(batch, self.rank, self.world) for batch in self._all_batches())
+
+    def _all_batches(self):
         rng = random.Random(self.seed * 1_000_003 + self.epoch)
         streams = [self._batches(k, random.Random(rng.random())) for k in range(len(self.sizes))]
         aux = range(1, len(self.sizes))
@@ -66,6 +71,13 @@ class TurnBatchSampler(Sampler[list[int]]):
             for _ in range(len(self)):
                 main = not aux or rng.random() < 0.5
                 yield next(streams[0 if main else rng.choice(aux)])
+
+
+def share(batch: list[int], rank: int, world: int) -> list[int]:
+    """Process `rank`'s part of a batch split over `world` processes (every other sentence, so the
+    parts are of similar length). A batch smaller than `world` lends its last sentence to the
+    processes it cannot feed: each must take a step, and a step needs a sentence."""
+    return batch[rank::world] or batch[-1:]
 
 
 def sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from bioner_pl.data import corpus as ds
-from bioner_pl.data.batching import BATCHINGS, SCHEDULES, TurnBatchSampler, sorted_batches
+from bioner_pl.data.batching import BATCHINGS, SCHEDULES, TurnBatchSampler, share, sorted_batches
 from bioner_pl.data.embeddings import WordVectors
 from bioner_pl.data.encoding import EncodedDataset, collate, encode, tag_index
 from bioner_pl.data.vocab import build_char_vocab, build_tag_vocab, build_word_vocab, embedding_matrix
@@ -74,14 +74,20 @@ class MultiTaskDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         lengths = [len(e.words) for e in self.train_items] if self.batching == "by_length" else None
-        sampler = TurnBatchSampler(self.train_sizes, self.batch_size, self.seed, self.schedule, lengths)
+        sampler = TurnBatchSampler(self.train_sizes, self.batch_size, self.seed, self.schedule, lengths, *self._rank())
         return DataLoader(EncodedDataset(self.train_items), batch_sampler=sampler, collate_fn=collate,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def _eval_loader(self, split: str) -> DataLoader:
         items = self.eval_items[split]
-        batches = sorted_batches([len(e.words) for e in items], self.eval_batch_size)
+        rank, world = self._rank()  # each process decodes its share; the module gathers the predictions
+        batches = [share(b, rank, world) for b in sorted_batches([len(e.words) for e in items], self.eval_batch_size)]
         return DataLoader(EncodedDataset(items), batch_sampler=batches, collate_fn=collate)
+
+    def _rank(self) -> tuple[int, int]:
+        """(this process, processes) under data-parallel training (trainer.strategy=ddp); (0, 1) otherwise."""
+        trainer = self.trainer
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader("devel")

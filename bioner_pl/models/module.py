@@ -71,6 +71,10 @@ class TaggerModule(pl.LightningModule):
 
     def _score(self, split: str, stage: str) -> None:
         # Only the decoded sentences count (limit_val_batches / limit_test_batches may skip some).
+        if self.trainer.world_size > 1:  # data-parallel: each process decoded its share of the batches
+            shares = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(shares, self.predictions)
+            self.predictions = {i: tags for share in shares for i, tags in share.items()}
         sentences = self.trainer.datamodule.sentences[split]
         decoded = sorted(self.predictions)
         scores = entity_scores([list(sentences[i].tags) for i in decoded], [self.predictions[i] for i in decoded])

@@ -93,14 +93,18 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
     checkpoint, latest, clock = callbacks["best"], callbacks["last"], callbacks["wall_clock"]
     if not loggers:  # Lightning refuses an LR monitor without a logger (fast_dev_run)
         callbacks = {name: c for name, c in callbacks.items() if not isinstance(c, LearningRateMonitor)}
+    # A multi-task step trains one dataset's head (and private encoder): the others get no gradient,
+    # which DDP must be told about.
+    strategy = {"ddp": "ddp_find_unused_parameters_true"}.get(cfg.trainer.strategy, cfg.trainer.strategy)
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=list(callbacks.values()), logger=loggers,
-                                                  default_root_dir=str(out_dir), plugins=cluster.plugins())
+                                                  default_root_dir=str(out_dir), plugins=cluster.plugins(),
+                                                  strategy=strategy)
     if str(trainer.precision).startswith("bf16") and not bf16_lstm_runs_on(trainer.strategy.root_device):
         raise InputError(f"trainer.precision={trainer.precision}: this {trainer.strategy.root_device.type} has no "
                          "bfloat16 LSTM (a CPU needs AVX-512 BF16 or AMX); use trainer.precision=32-true")
     features = out_dir / FEATURES
     if getattr(module.net.embedding, "finetune", True) is False:
-        frozen_features(module.net.embedding, datamodule, features, trainer.strategy.root_device)
+        frozen_features(module.net.embedding, datamodule, features, trainer.strategy.root_device, trainer.global_rank == 0)
     try:  # weights-only: a run directory from elsewhere cannot run code through its last.ckpt
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from), weights_only=True)
     except pickle.UnpicklingError as err:
@@ -121,11 +125,13 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
         "wall_seconds": round(fit_seconds + time.time() - fitted, 1), "threads": torch.get_num_threads(), "dev": dev, "test": test,
         "checkpoint": None if best is None else
         str(Path(best).relative_to(out_dir)) if Path(best).is_relative_to(out_dir) else best,
-        "resumed": resume_from is not None,
+        "resumed": resume_from is not None, "processes": trainer.world_size,
     }
     scores = " / ".join(f"{test[k]:.4f}" for k in ("precision", "recall", "f1")) if test else "not run"
     if trainer.fast_dev_run:  # a check of the code path, like Lightning's: no checkpoint, no results
         log.info("fast_dev_run: test P/R/F1 %s; nothing written", scores)
+        return metrics
+    if trainer.global_rank != 0:  # data-parallel: the first process writes the run's results
         return metrics
     write_predictions(out_dir / "test_predictions.tsv", datamodule.sentences["test"], module.predictions)
     metrics_path = out_dir / "metrics.json"
@@ -139,9 +145,10 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
 FEATURES = "transformer_features.safetensors"  # a frozen transformer's features, in the run directory
 
 
-def frozen_features(embedding, datamodule: MultiTaskDataModule, path: Path, device: torch.device) -> None:
+def frozen_features(embedding, datamodule: MultiTaskDataModule, path: Path, device: torch.device, save: bool) -> None:
     """A frozen transformer's features of every sentence of the run, computed once (on the
-    training device) and kept in memory for all epochs and on disk for a resumed run."""
+    training device) and kept in memory for all epochs and (where `save`) on disk for a resumed run
+    and for the other processes of a data-parallel one."""
     if path.exists():
         embedding.load_cache(path)
         log.info("transformer features of %d sentences read from %s", len(embedding.cache), path)
@@ -150,7 +157,8 @@ def frozen_features(embedding, datamodule: MultiTaskDataModule, path: Path, devi
     items = datamodule.train_items + [e for split in datamodule.eval_items.values() for e in split]
     embedding.to(device).cache_features([e.tokens for e in items])
     embedding.to(where)
-    embedding.save_cache(path)
+    if save:
+        embedding.save_cache(path)
     log.info("transformer features of %d sentences in %.1f s -> %s", len(embedding.cache), time.time() - started, path)
 
 

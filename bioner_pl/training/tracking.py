@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_only
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +23,12 @@ def summary(metrics: dict, paper_f1: float | None) -> dict:
 
 
 def start_runs(loggers: list, config: dict) -> list:
-    """Log the job's resolved config, which starts each logger's run; the W&B runs started."""
+    """Log the job's resolved config, which starts each logger's run; the W&B runs started (none in
+    the other processes of a data-parallel run: Lightning logs from the first one only)."""
     for logger in loggers:
         logger.log_hyperparams(config)
+    if rank_zero_only.rank != 0:
+        return []
     return [logger.experiment for logger in loggers if isinstance(logger, WandbLogger)]
 
 
