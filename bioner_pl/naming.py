@@ -53,6 +53,11 @@ def transformer_name(model: str, finetune=False, pooling="first", layers="last")
     return name + "-ft" * bool(finetune) + "-mean" * (pooling == "mean") + "-mix" * (layers == "mix")
 
 
+def fine_tuned(embedding: str) -> bool:
+    """Whether an embedding name (transformer_name's) is a fine-tuned transformer's."""
+    return re.search(r"-ft(-|$)", embedding) is not None
+
+
 def run_name(model, main, aux, embedding, fraction, seed, protocol="") -> str:
     """One deterministic directory per configuration: rerunning it with resume=true continues it."""
     protocol_dir = f"{protocol}/" if protocol else ""

@@ -277,3 +277,26 @@ def test_smoke_mode_keeps_its_tiny_budget_when_args_are_given_too():
     runs = dry.split("bioner_pl.train -m")[1:]  # the baselines and the pairs, in one recipe line
     assert len(runs) == 2 and all("seed=1,2 batching=by_length" in r and "trainer=smoke out_root=outputs/smoke" in r
                                   for r in runs)
+
+
+def test_the_transformer_table_sets_encoders_beside_word_vectors(tmp_path):
+    def run(model, embedding, f1, epochs=80, aux=(), encoder="bilstm"):
+        run_dir = tmp_path / f"{model}-{encoder}-{embedding}"
+        run_dir.mkdir()
+        (run_dir / "metrics.json").write_text(json.dumps({
+            "model": model, "arch": {"encoder": encoder}, "main": "exptm", "aux": list(aux), "embedding": embedding,
+            "fraction": 1.0, "epochs": epochs, "seed": 1, "wall_seconds": 600.0,
+            "test": {"precision": f1, "recall": f1, "f1": f1}}))
+
+    run("stm", "glove50", 0.68)
+    run("cs", "glove50", 0.70, aux=["bionlp09"])
+    run("stm", "minilm", 0.59)
+    run("cs", "minilm", 0.57, aux=["bionlp09"])
+    run("stm", "minilm", 0.49, encoder="none")
+    run("stm", "minilm-ft", 0.74, epochs=20, encoder="none")  # the PLM protocol's 20 epochs: a whole run
+    run("stm", "minilm-ft", 0.10, epochs=3)  # a quick check: left out
+    title, header, rows = tables.Tables(tables.collect([tmp_path], min_epochs=80)).transformers()
+    assert [r[:6] for r in rows] == [
+        ["exptm", "glove50", "—", "68.00", "70.00", "+2.00 ↑"],
+        ["exptm", "minilm", "49.00", "59.00", "57.00", "-2.00 ↓"],
+        ["exptm", "minilm-ft", "74.00", "—", "—", ""]]

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from omegaconf import OmegaConf
 
-from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, corpus_name, protocol_name
+from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, corpus_name, fine_tuned, protocol_name
 
 MAINS = ["bc2gm", "exptm", "ncbi", "linnaeus"]
 MODELS = ["stm", "fs", "sp", "adv", "cs"]
@@ -30,6 +30,8 @@ AUXS = ["jnlpba", "bc5cdr", "bionlp09", "bionlp11id", "bionlp13pc"]
 SUBSETS = ["bionlp11id", "bionlp11id_chem", "bionlp11id_ggp", "bionlp11id_species"]
 FRACTIONS = [1.0, 0.5, 0.25, 0.1]
 EMBEDDINGS = ["pmc", "pubmed", "pmc_pubmed", "pmc_pubmed_wiki", "glove100", "glove50"]
+WORD_VECTORS = EMBEDDINGS + ["random", "word2vec"]  # every other embedding name is a transformer's
+PLM_EPOCHS = 20  # a fine-tuned transformer's protocol (conf/embedding/transformer_ft.yaml)
 ADV_GRID = [(a, b) for a in (0.0, 0.1, 0.01) for b in (0.0, 0.01, 0.001)]
 ADV_DEFAULT = (0.01, 0.001)  # the authors' config: the ADV-MTM cell of Table 2
 METRICS = ["precision", "recall", "f1"]
@@ -109,7 +111,7 @@ def collect(roots: list[Path], min_epochs: int = 1) -> dict[CellKey, Cell]:
     for root in roots:
         for path in sorted(root.rglob("metrics.json")):
             m = json.loads(path.read_text())
-            if m["epochs"] < min_epochs:
+            if m["epochs"] < (min(min_epochs, PLM_EPOCHS) if fine_tuned(m["embedding"]) else min_epochs):
                 continue
             cells[key(m["model"], m.get("arch", {}), m["main"], m["aux"], m["embedding"], m["fraction"],
                       m.get("protocol", {}))].runs.append(m)
@@ -143,8 +145,8 @@ class Tables:
         delta = f"{ours - paper_value:+.2f}" if ours is not None and paper_value is not None else ""
         return [f"{paper_value:.2f}" if paper_value is not None else "", cell.text(metric), delta]
 
-    def arrow(self, main: str, cell: Cell) -> str:
-        ours, base = cell.mean("f1"), self.cell("stm", main).mean("f1")
+    def arrow(self, main: str, cell: Cell, embedding: str | None = None) -> str:
+        ours, base = cell.mean("f1"), self.cell("stm", main, embedding=embedding).mean("f1")
         return "" if ours is None or base is None else ("↑" if ours > base else "↓")
 
     def table2(self):
@@ -203,6 +205,29 @@ class Tables:
                     row += self.compare(self.paper["table7"][model].get(embedding, {}).get(main), cell)
             rows.append(row)
         return "Table 7: word embeddings, F1 (test, %; the paper's GloVe is 100-d)", header, rows
+
+    def transformers(self):
+        """Transformer encoders beside word vectors, for each main corpus that has transformer runs:
+        the CRF heads alone on the encoder, STM (BiLSTM + CRF) and CS-MTM with the paper's partner."""
+        header = ["main", "embedding", "CRF only", "STM", "CS-MTM", "CS-MTM vs STM", "wall per run (STM / CS-MTM)"]
+        mine = {k for k in self.cells if k.protocol == self.protocol}
+        rows = []
+        for main in MAINS:
+            encoders = sorted({k.embedding for k in mine if k.main == main} - set(WORD_VECTORS))
+            if not encoders:
+                continue
+            for embedding in [self.embedding, *encoders]:
+                alone = self.cells.get(CellKey("stm", None, "bigram", main, (), embedding, 1.0, self.protocol, "none"),
+                                       Cell())
+                stm = self.cell("stm", main, embedding=embedding)
+                cs = self.cell("cs", main, self.partner(main), embedding=embedding)
+                gain = (f"{cs.mean('f1') - stm.mean('f1'):+.2f} {self.arrow(main, cs, embedding)}"
+                        if cs.runs and stm.runs else "")
+                walls = " / ".join(f"{statistics.fmean(r['wall_seconds'] for r in c.runs) / 60:.0f} min"
+                                   if c.runs else MISSING for c in (stm, cs))
+                rows.append([main, embedding, alone.text("f1"), stm.text("f1"), cs.text("f1"), gain, walls])
+        return ("Transformer encoders (frozen; -ft: fine-tuned) beside word vectors, test F1 (%); CS-MTM with "
+                "the paper's partner; ↑/↓ against STM on the same embedding", header, rows)
 
     def adv_grid(self):
         """The paper chose α and β by this grid search, so the dev split picks our point too."""
@@ -311,7 +336,7 @@ def write(tables: Tables, out: Path, min_epochs: int, with_charts: bool = True) 
     protocol = f"training protocol {tables.protocol}; " if tables.protocol else ""
     report = [f"# Our results beside the paper's\n\nOurs: {tables.embedding} unless the table says otherwise; "
               f"{protocol}runs of at least {min_epochs} epochs; mean ± std over seeds (n). Δ = ours − paper.\n"]
-    for name in ("runs", "table2", "table4", "table5", "table6", "table7", "adv_grid"):
+    for name in ("runs", "table2", "table4", "table5", "table6", "table7", "transformers", "adv_grid"):
         title, header, rows = getattr(tables, name)()
         report.append(markdown(title, header, rows))
         with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as f:

@@ -186,10 +186,11 @@ class TransformerWords(nn.Module):
     padding. `model` is a hub name, a local model directory or one of LOCAL_MODELS; `pooling` first
     or mean of a word's sub-words; `layers` last or mix (a learned mix of every layer's output);
     `max_length` caps the window (default: the model's own); `finetune` trains the transformer too,
-    in its own optimizer group (`lr`, `weight_decay`); `dropout` on the word vectors."""
+    in its own optimizer group (`lr`, `weight_decay`); `cache` (frozen only) lets a training run
+    compute each sentence's features once; `dropout` on the word vectors."""
 
     def __init__(self, model: str, finetune: bool = False, pooling: str = "first", layers: str = "last",
-                 max_length: int | None = None, stride: int | None = None, dropout: float = 0.1,
+                 max_length: int | None = None, stride: int | None = None, cache: bool = True, dropout: float = 0.1,
                  lr: float = 5e-5, weight_decay: float = 0.01, files: dict[str, str] | None = None):
         super().__init__()
         if pooling not in POOLINGS:
@@ -201,6 +202,7 @@ class TransformerWords(nn.Module):
             raise InputError(f"embedding.model={model}: its tokenizer cannot map sub-words to words "
                              "(it has no fast tokenizer); pick a model that has one")
         self.finetune, self.pooling, self.stride, self.lr, self.weight_decay = finetune, pooling, stride, lr, weight_decay
+        self.cached = cache and not finetune
         config = self.encoder.config
         self.max_length = min(max_length or config.max_position_embeddings, config.max_position_embeddings)
         self.mix = LayerMix(config.num_hidden_layers + 1) if layers == "mix" else None

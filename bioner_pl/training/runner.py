@@ -103,7 +103,7 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
         raise InputError(f"trainer.precision={trainer.precision}: this {trainer.strategy.root_device.type} has no "
                          "bfloat16 LSTM (a CPU needs AVX-512 BF16 or AMX); use trainer.precision=32-true")
     features = out_dir / FEATURES
-    if getattr(module.net.embedding, "finetune", True) is False:
+    if getattr(module.net.embedding, "cached", False):
         frozen_features(module.net.embedding, datamodule, features, trainer.strategy.root_device, trainer.global_rank == 0)
     try:  # weights-only: a run directory from elsewhere cannot run code through its last.ckpt
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from), weights_only=True)
