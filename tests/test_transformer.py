@@ -215,6 +215,11 @@ def test_a_frozen_run_resumes_exactly_and_its_checkpoint_tags_without_the_model_
     assert tagged.returncode == 0, tagged.stderr[-3000:]
     predicted = [line.split("\t")[2] for line in (tmp_path / "straight/test_predictions.tsv").read_text().splitlines() if line]
     assert [t for tags in json.loads(tagged.stdout) for t in tags] == predicted
+    (tmp_path / "abstracts.txt").write_text("Germline APC mutations cause colon cancer.\n" * 3)
+    cli = run_cli("bioner_pl.predict", f"ckpt={best}", f"input={tmp_path / 'abstracts.txt'}", "format=conll",
+                  env={"HF_HUB_OFFLINE": "1"})
+    assert cli.returncode == 0 and "sentences/s" in cli.stderr, cli.stderr[-3000:]
+    assert (tmp_path / "abstracts.conll").read_text().count("APC\t") == 3
 
 
 @pytest.mark.slow
