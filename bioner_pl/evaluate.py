@@ -33,7 +33,10 @@ def evaluate(cfg: DictConfig) -> dict:
     print(f"{corpus.name} {cfg.split} with head {datasets[head]}: precision {scores['precision']:.4f} "
           f"recall {scores['recall']:.4f} F1 {scores['f1']:.4f}")
     print(classification_report(gold, pred, digits=4, zero_division=0))
-    output = Path(cfg.output) if cfg.output else Path(cfg.ckpt).resolve().parent.parent / f"{corpus.name}_{cfg.split}_predictions.tsv"
+    # by default beside the run directory's checkpoints/ folder, or beside an export folder
+    ckpt = Path(cfg.ckpt).resolve()
+    where = ckpt.parent if ckpt.is_dir() else ckpt.parent.parent
+    output = Path(cfg.output) if cfg.output else where / f"{corpus.name}_{cfg.split}_predictions.tsv"
     write_predictions(output, sentences, dict(enumerate(pred)))
     output.with_suffix(".json").write_text(json.dumps({"dataset": corpus.name, "split": cfg.split,
                                                        "head": datasets[head], **scores}, indent=2) + "\n")

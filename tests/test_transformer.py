@@ -207,14 +207,17 @@ def test_a_frozen_run_resumes_exactly_and_its_checkpoint_tags_without_the_model_
     best = tmp_path / "straight/checkpoints/best.ckpt"
     print(f"checkpoint with MiniLM: {best.stat().st_size / 1e6:.1f} MB")
     sentences = read_iob(FIXTURE_DATA / "NCBI-disease-IOB/test.tsv")
-    tagged = subprocess.run(
-        [sys.executable, "-c", "import json, sys\nfrom bioner_pl import Tagger\n"
-         f"docs = Tagger.load({str(best)!r}).predict(json.load(sys.stdin))\nprint(json.dumps([d.tags[0] for d in docs]))"],
-        input=json.dumps([list(s.tokens) for s in sentences]), env=cli_env(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"),
-        capture_output=True, text=True, timeout=300)
-    assert tagged.returncode == 0, tagged.stderr[-3000:]
+    exported = run_cli("bioner_pl.export", f"ckpt={best}", f"out={tmp_path / 'shared'}")  # safetensors, no pickle
+    assert exported.returncode == 0, exported.stderr[-3000:]
     predicted = [line.split("\t")[2] for line in (tmp_path / "straight/test_predictions.tsv").read_text().splitlines() if line]
-    assert [t for tags in json.loads(tagged.stdout) for t in tags] == predicted
+    for source in (best, tmp_path / "shared"):
+        tagged = subprocess.run(
+            [sys.executable, "-c", "import json, sys\nfrom bioner_pl import Tagger\n"
+             f"docs = Tagger.load({str(source)!r}).predict(json.load(sys.stdin))\nprint(json.dumps([d.tags[0] for d in docs]))"],
+            input=json.dumps([list(s.tokens) for s in sentences]), env=cli_env(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"),
+            capture_output=True, text=True, timeout=300)
+        assert tagged.returncode == 0, tagged.stderr[-3000:]
+        assert [t for tags in json.loads(tagged.stdout) for t in tags] == predicted, source
     (tmp_path / "abstracts.txt").write_text("Germline APC mutations cause colon cancer.\n" * 3)
     cli = run_cli("bioner_pl.predict", f"ckpt={best}", f"input={tmp_path / 'abstracts.txt'}", "format=conll",
                   env={"HF_HUB_OFFLINE": "1"})

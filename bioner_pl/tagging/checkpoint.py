@@ -22,10 +22,25 @@ KNOWN_EMBEDDINGS = {"bioner_pl.models.transformer.TransformerWords"}
 OLD_TRAINING_KEYS = ("lr", "rms_alpha", "lr_decay")
 
 
+def check_targets(hparams: dict, path: Path) -> None:
+    """Refuse a checkpoint or export whose architecture or embedding layer is not one of ours."""
+    target = (hparams.get("arch") or {}).get("_target_")
+    if target not in KNOWN_TARGETS:
+        raise InputError(f"the checkpoint asks for architecture {target!r}, which is not one of ours", path)
+    embedding = (hparams.get("embedding") or {}).get("_target_")
+    if hparams.get("embedding") is not None and embedding not in KNOWN_EMBEDDINGS:
+        raise InputError(f"the checkpoint asks for embedding layer {embedding!r}, which is not one of ours", path)
+
+
 def load_module(path: str | Path) -> TaggerModule:
-    """A bioner-pl checkpoint, on the CPU, in eval mode; anything else is a clear error. Nothing in the
-    file runs: it is read with torch's weights-only unpickler, and its architecture must be one of ours."""
+    """A bioner-pl checkpoint or export folder (tagging.export), on the CPU, in eval mode; anything
+    else is a clear error. Nothing in the file runs: a checkpoint is read with torch's weights-only
+    unpickler, an export with no pickle at all, and the architecture must be one of ours."""
     path = Path(path)
+    if path.is_dir():
+        from bioner_pl.tagging.export import load_export
+
+        return load_export(path)
     if not path.is_file():
         raise InputError("checkpoint not found", path)
     try:  # torch's weights-only unpickler: tensors and plain data only, so nothing in the file can run
@@ -37,12 +52,7 @@ def load_module(path: str | Path) -> TaggerModule:
     hparams = dict(raw.get("hyper_parameters", {})) if isinstance(raw, dict) else {}
     if not {"arch", "tag_sets", "words", "chars"} <= set(hparams) or "state_dict" not in raw:
         raise InputError("not a bioner-pl checkpoint (no vocabularies / tag sets in it)", path)
-    target = hparams["arch"].get("_target_")
-    if target not in KNOWN_TARGETS:
-        raise InputError(f"the checkpoint asks for architecture {target!r}, which is not one of ours", path)
-    embedding = (hparams.get("embedding") or {}).get("_target_")
-    if hparams.get("embedding") is not None and embedding not in KNOWN_EMBEDDINGS:
-        raise InputError(f"the checkpoint asks for embedding layer {embedding!r}, which is not one of ours", path)
+    check_targets(hparams, path)
     for key in OLD_TRAINING_KEYS:
         hparams.pop(key, None)
     module = TaggerModule(**hparams)
