@@ -12,7 +12,7 @@ from bioner_pl import data as ds
 from bioner_pl.data import corpus as corpora
 from bioner_pl.data import schemes, standoff
 from bioner_pl.errors import InputError
-from helpers import SMALL_VECTORS, TINY, run_cli
+from helpers import FIXTURE_DATA, SMALL_VECTORS, TINY, run_cli
 
 
 def write(path: Path, text: str) -> Path:
@@ -217,7 +217,8 @@ def test_pubtator_edges_inside_tokens_and_nested_mentions_are_reported(tmp_path,
     assert sentences[1].tags == ("O", "O", "B-Gene", "I-Gene", "I-Gene")
     assert f"{path}:3: a mention's edge at 3 falls inside the token 'IL2gene'" in caplog.text
     assert f"{path}:4: Gene mention 16-19 nested in the Gene mention 16-36 (line 5)" in caplog.text
-    assert "3 mentions; 1 nested or overlapping (the outermost kept); 1 tokens split" in caplog.text
+    assert "3 mentions; 0 dropped by the type map; 1 nested or overlapping (the outermost kept)" in caplog.text
+    assert "1 tokens split" in caplog.text
 
 
 @pytest.mark.parametrize("lines, line, problem", [
@@ -305,3 +306,48 @@ def test_a_user_config_fetches_its_files_from_its_url(tmp_path, data_dir):
         assert sentences == ds.load_split("exptm", "test", data_dir, None)
     finally:
         server.close()
+
+
+def test_a_dropped_type_drops_before_nesting_keeping_what_it_held(tmp_path, caplog):
+    folder = tmp_path / "st" / "train"
+    write(folder / "a.txt", "IL-2 receptor expressing T cells")
+    write(folder / "a.ann", "T1\tCell 0 32\tIL-2 receptor expressing T cells\nT2\tProtein 0 13\tIL-2 receptor\n")
+    caplog.set_level(logging.INFO, "bioner_pl")
+    kept = ds.load_split(corpus(tmp_path / "st", format="brat", types={"Cell": None, "Gene": "Protein"}), "train",
+                         tmp_path, None)
+    protein = [kept[0].tokens[a : b + 1] for _, a, b in entities(kept)[0]]
+    assert protein == [("IL", "-", "2", "receptor")] and entities(kept)[0][0][0] == "Protein"  # the nested one survives
+    assert "1 dropped by the type map; 0 nested or overlapping" in caplog.text
+    assert "the type map names ['Gene'], which this file does not have" in caplog.text
+    # without the map the outer mention wins, as before
+    assert [e[0] for e in entities(ds.load_split(corpus(tmp_path / "st", format="brat"), "train", tmp_path, None))[0]] == ["Cell"]
+
+
+def test_published_pubtator_quirks_whitespace_at_a_mention_edge_and_a_repeated_document(tmp_path, caplog):
+    # As NCBI-disease's training file: a mention written with two trailing spaces the text does not have
+    # (its offsets span them), and a document (PMID 8528200 there) that appears twice.
+    doc = ["8528200|t|Familial colon cancer.", "8528200|a|Germline APC mutations.",
+           "8528200\t9\t23\tcolon cancer  \tDiseaseClass\tD003110"]
+    path = write(tmp_path / "ncbi.pubtator", "\n".join(doc + [""] + doc) + "\n")
+    caplog.set_level(logging.INFO, "bioner_pl")
+    sentences = standoff.read_pubtator(path)
+    assert sentences == [ds.Sentence(("Familial", "colon", "cancer", "."), ("O", "B-DiseaseClass", "I-DiseaseClass", "O")),
+                         ds.Sentence(("Germline", "APC", "mutations", "."), ("O",) * 4)]
+    assert f"{path}:3: mention 'colon cancer  ' has whitespace at its edges that the text lacks; tagged as " \
+           f"'colon cancer' at 9-21" in caplog.text
+    assert f"{path}:5: document 8528200 again (first at line 1); read once" in caplog.text
+    assert "1 with whitespace at an edge that the text lacks (trimmed)" in caplog.text and "1 repeated documents" in caplog.text
+
+
+def test_the_training_log_counts_sentences_tokens_and_mentions_by_type_per_split(caplog):
+    from bioner_pl.data import read_iob
+    from bioner_pl.data.datamodule import MultiTaskDataModule, split_stats
+    from bioner_pl.data.embeddings import random_vectors
+
+    caplog.set_level(logging.INFO, "bioner_pl")
+    MultiTaskDataModule("ncbi", ["bionlp09"], random_vectors(5), data_dir=FIXTURE_DATA, base_url=None).prepare()
+    for name, folder in (("ncbi", "NCBI-disease-IOB"), ("bionlp09", "BioNLP09-IOB")):
+        for split in ds.SPLITS:
+            assert f"{name} {split}: {split_stats(read_iob(FIXTURE_DATA / folder / f'{split}.tsv'))}" in caplog.text
+    assert split_stats([ds.Sentence(("a", "b", "c"), ("B-X", "I-X", "B-Y"))]) == \
+        "1 sentences, 3 tokens, 2 mentions (X 1, Y 1)"

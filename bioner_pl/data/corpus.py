@@ -185,19 +185,20 @@ def split_path(corpus: str | Corpus, split: str, data_dir: Path, base_url: str |
 
 def read_split(corpus: Corpus, path: Path) -> list[Sentence]:
     """A split file in the corpus's format (auto: a folder is brat, `pmid|t|` text is PubTator,
-    anything else columns), as IOB2 sentences."""
+    anything else columns), as IOB2 sentences, the corpus's type map applied (to a standoff
+    file's mentions, so that a dropped type drops before nested mentions are resolved)."""
     fmt = corpus.format
     if fmt == "auto":
         fmt = "brat" if path.is_dir() else "pubtator" if standoff.looks_like_pubtator(path) else "column"
         log.info("%s: read as %s", path, fmt)
     if fmt == "brat":
-        return standoff.read_brat(path)
+        return standoff.read_brat(path, corpus.types)
     if path.is_dir():
         raise InputError(f"a folder, but the corpus's format is {fmt}", path)
     if fmt == "pubtator":
-        return standoff.read_pubtator(path)
+        return standoff.read_pubtator(path, corpus.types)
     token, tag = corpus.columns
-    return columns.read_column_corpus(path, corpus.scheme, token, tag, corpus.separator)
+    return map_types(columns.read_column_corpus(path, corpus.scheme, token, tag, corpus.separator), corpus.types, str(path))
 
 
 def map_types(sentences: list[Sentence], types: dict, where: str) -> list[Sentence]:
@@ -221,7 +222,7 @@ def map_types(sentences: list[Sentence], types: dict, where: str) -> list[Senten
 def load_split(corpus: str | Corpus, split: str, data_dir: Path, base_url: str | None = UPSTREAM_URL) -> list[Sentence]:
     corpus = resolve(corpus)
     path = split_path(corpus, split, data_dir, base_url)
-    return map_types(read_split(corpus, path), corpus.types, str(path))
+    return read_split(corpus, path)
 
 
 def subsample(sentences: list[Sentence], fraction: float, seed: int) -> list[Sentence]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -13,6 +15,16 @@ from bioner_pl.data.embeddings import WordVectors
 from bioner_pl.data.encoding import EncodedDataset, collate, encode, tag_index
 from bioner_pl.data.vocab import build_char_vocab, build_tag_vocab, build_word_vocab, embedding_matrix
 from bioner_pl.errors import InputError
+
+log = logging.getLogger("bioner_pl")
+
+
+def split_stats(sentences) -> str:
+    """Sentences, tokens and entity mentions by type (IOB2: each begins with B-) of a split."""
+    kinds = Counter(t[2:] for s in sentences for t in s.tags if t.startswith("B-"))
+    by_type = ", ".join(f"{k} {n:,}" for k, n in sorted(kinds.items())) or "none"
+    return f"{len(sentences):,} sentences, {sum(len(s.tokens) for s in sentences):,} tokens, " \
+           f"{sum(kinds.values()):,} mentions ({by_type})"
 
 
 class MultiTaskDataModule(pl.LightningDataModule):
@@ -48,6 +60,9 @@ class MultiTaskDataModule(pl.LightningDataModule):
         if self.prepared:
             return
         corpora = [{s: ds.load_split(c, s, self.data_dir, self.base_url) for s in ds.SPLITS} for c in self.corpora]
+        for name, splits in zip(self.names, corpora):
+            for split, sentences in splits.items():
+                log.info("%s %s: %s", name, split, split_stats(sentences))
         corpora[0]["train"] = ds.subsample(corpora[0]["train"], self.fraction, self.seed)
         if self.train_on_dev:
             for corpus in corpora:

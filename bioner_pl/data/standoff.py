@@ -1,13 +1,15 @@
 """Standoff corpora (PubTator, brat): text plus character-offset mentions, turned into tagged
 sentences with the tokenizer `predict` uses. Nothing is lost without a word: a mention whose edge
-falls inside a token splits the token there, and of overlapping or nested mentions the outermost
-is kept; both are logged with file and line, and counted."""
+falls inside a token splits the token there, of overlapping or nested mentions the outermost is
+kept, whitespace written at a mention's edges that the text does not have is trimmed, and a
+document that comes again is read once; each is logged with file and line, and counted. The
+corpus's type map applies to the mentions, so a dropped type drops before nesting is resolved."""
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bioner_pl.data.columns import Sentence, read_text
@@ -27,20 +29,39 @@ class Mention:
 
 @dataclass
 class Report:
-    """What a standoff file needed: mentions read, dropped as nested/overlapping, tokens split."""
+    """What a standoff file needed: mentions read, dropped by the type map or as nested/overlapping,
+    edges trimmed, tokens split, documents repeated. `types` is the corpus's type map."""
 
     path: Path
+    types: dict = field(default_factory=dict)
     mentions: int = 0
+    dropped: int = 0
     overlapping: int = 0
+    trimmed: int = 0
     split_tokens: int = 0
+    repeated: int = 0
     file: Path | None = None  # the file being read (a brat folder's current .ann)
+    seen_types: set = field(default_factory=set)
 
     def note(self, line: int, message: str) -> None:
         log.warning("%s:%d: %s", self.file or self.path, line, message)
 
+    def mapped(self, mentions: list[Mention]) -> list[Mention]:
+        """The type map on mentions: renamed, merged, or dropped (to None) before nesting is resolved."""
+        self.seen_types |= {m.type for m in mentions}
+        kept = [replace(m, type=self.types.get(m.type, m.type)) for m in mentions if self.types.get(m.type, "") is not None]
+        self.dropped += len(mentions) - len(kept)
+        return kept
+
     def log(self) -> None:
-        log.info("%s: %d mentions; %d nested or overlapping (the outermost kept); %d tokens split at a "
-                 "mention's edge", self.path, self.mentions, self.overlapping, self.split_tokens)
+        log.info("%s: %d mentions; %d dropped by the type map; %d nested or overlapping (the outermost kept); "
+                 "%d with whitespace at an edge that the text lacks (trimmed); %d tokens split at a mention's "
+                 "edge; %d repeated documents (read once)", self.path, self.mentions, self.dropped,
+                 self.overlapping, self.trimmed, self.split_tokens, self.repeated)
+        missing = sorted(set(self.types) - self.seen_types)
+        if missing:
+            log.warning("%s: the type map names %s, which this file does not have (types here: %s)",
+                        self.path, missing, ", ".join(sorted(self.seen_types)))
 
 
 def outermost(mentions: list[Mention], report: Report) -> list[Mention]:
@@ -61,7 +82,7 @@ def outermost(mentions: list[Mention], report: Report) -> list[Mention]:
 def tag_text(text: str, mentions: list[Mention], report: Report, offset: int = 0) -> list[Sentence]:
     """The sentences of text (offsets from `offset`) with IOB2 tags from the mentions."""
     report.mentions += len(mentions)
-    mentions = outermost(mentions, report)
+    mentions = outermost(report.mapped(mentions), report)
     spans = [(s + offset, e + offset) for s, e in sentence_spans(text)]
     merged: list[list[int]] = []  # a sentence boundary inside a mention is not one
     for start, end in spans:
@@ -97,13 +118,25 @@ def split_at_edges(tokens: list[Token], mentions: list[Mention], report: Report)
     return out
 
 
-def check_text(text: str, mention: Mention, written: str, path: Path) -> None:
+def check_text(text: str, mention: Mention, written: str, path: Path, report: Report) -> Mention:
+    """The mention, if the text at its offsets is what the file writes; whitespace written at its
+    edges that the text does not have (NCBI-disease's release has such a mention) is trimmed off
+    its offsets, with a note; anything else is an error."""
     if not 0 <= mention.start < mention.end <= len(text):
         raise InputError(f"mention offsets {mention.start}-{mention.end} are outside the text "
                          f"({len(text)} characters)", path, mention.line)
-    if text[mention.start : mention.end] != written:
-        raise InputError(f"mention {written!r} does not match the text at {mention.start}-{mention.end} "
-                         f"({text[mention.start : mention.end]!r})", path, mention.line)
+    if text[mention.start : mention.end] == written:
+        return mention
+    core = written.strip()
+    trimmed = replace(mention, start=mention.start + len(written) - len(written.lstrip()),
+                      end=mention.end - (len(written) - len(written.rstrip())))
+    if core and len(written) == mention.end - mention.start and text[trimmed.start : trimmed.end] == core:
+        report.note(mention.line, f"mention {written!r} has whitespace at its edges that the text lacks; "
+                                  f"tagged as {core!r} at {trimmed.start}-{trimmed.end}")
+        report.trimmed += 1
+        return trimmed
+    raise InputError(f"mention {written!r} does not match the text at {mention.start}-{mention.end} "
+                     f"({text[mention.start : mention.end]!r})", path, mention.line)
 
 
 PUBTATOR_TEXT = re.compile(r"^([^|\t]+)\|([ta])\|(.*)$")  # pmid|t|title, pmid|a|abstract (the tagger reads it too)
@@ -114,12 +147,12 @@ def looks_like_pubtator(path: Path) -> bool:
     return bool(PUBTATOR_TEXT.match(first))
 
 
-def read_pubtator(path: str | Path) -> list[Sentence]:
+def read_pubtator(path: str | Path, types: dict | None = None) -> list[Sentence]:
     """PubTator: `pmid|t|title`, `pmid|a|abstract`, then `pmid<TAB>start<TAB>end<TAB>text<TAB>type[...]`
     mention lines (relation lines are skipped); blank lines between documents. Offsets count over
-    title + one character + abstract; the title is its own sentence."""
+    title + one character + abstract; the title is its own sentence. `types`: the type map."""
     path = Path(path)
-    report, sentences = Report(path), []
+    report, sentences = Report(path, types or {}), []
     documents: list[dict] = []
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
@@ -143,12 +176,16 @@ def read_pubtator(path: str | Path) -> list[Sentence]:
                              f"{line[:60]!r}", path, number)
     if not documents:
         raise InputError("no documents: the file is empty", path)
+    first_line: dict[str, int] = {}
     for doc in documents:
+        if doc["pmid"] in first_line:
+            report.note(doc["line"], f"document {doc['pmid']} again (first at line {first_line[doc['pmid']]}); read once")
+            report.repeated += 1
+            continue
+        first_line[doc["pmid"]] = doc["line"]
         text = doc["title"] + " " + doc["abstract"]
-        for mention, written in doc["mentions"]:
-            check_text(text, mention, written, path)
+        mentions = [check_text(text, mention, written, path, report) for mention, written in doc["mentions"]]
         title_end = len(doc["title"])
-        mentions = [m for m, _ in doc["mentions"]]
         crossing = [m for m in mentions if m.start <= title_end < m.end]
         if crossing:
             raise InputError("mention crosses from the title into the abstract", path, crossing[0].line)
@@ -161,10 +198,10 @@ def read_pubtator(path: str | Path) -> list[Sentence]:
 _BRAT_ENTITY = re.compile(r"^(T\S*)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
 
 
-def read_brat(directory: str | Path) -> list[Sentence]:
+def read_brat(directory: str | Path, types: dict | None = None) -> list[Sentence]:
     """brat standoff: every `<doc>.ann` with its `<doc>.txt` in a folder, in name order. Text-bound
     annotations (T lines) are the mentions; a discontinuous one becomes its covering span (logged);
-    relations, events, attributes and notes are skipped."""
+    relations, events, attributes and notes are skipped. `types`: the type map."""
     directory = Path(directory)
     anns, texts = sorted(directory.glob("*.ann")), sorted(directory.glob("*.txt"))
     if not anns and not texts:
@@ -173,7 +210,7 @@ def read_brat(directory: str | Path) -> list[Sentence]:
         if not txt.with_suffix(".ann").exists():
             raise InputError("a .txt without its .ann (brat writes an empty .ann for a document without "
                              "annotations)", txt)
-    sentences, report = [], Report(directory)
+    sentences, report = [], Report(directory, types or {})
     for ann in anns:
         txt = ann.with_suffix(".txt")
         if not txt.exists():
@@ -194,8 +231,7 @@ def read_brat(directory: str | Path) -> list[Sentence]:
                                     f"{mention.start}-{mention.end}")
                 written = text[mention.start : mention.end] if " ".join(
                     text[a:b] for a, b in pieces) == written else written
-            check_text(text, mention, written, ann)
-            mentions.append(mention)
+            mentions.append(check_text(text, mention, written, ann, report))
         sentences += tag_text(text, mentions, report)
     report.log()
     return sentences
