@@ -351,3 +351,38 @@ def test_the_training_log_counts_sentences_tokens_and_mentions_by_type_per_split
             assert f"{name} {split}: {split_stats(read_iob(FIXTURE_DATA / folder / f'{split}.tsv'))}" in caplog.text
     assert split_stats([ds.Sentence(("a", "b", "c"), ("B-X", "I-X", "B-Y"))]) == \
         "1 sentences, 3 tokens, 2 mentions (X 1, Y 1)"
+
+
+def test_a_pubtator_file_cut_off_is_reported_in_training_and_in_tagging(tmp_path):
+    from bioner_pl.tagging.readers import Rejected, read
+
+    whole = "1|t|A title.\n1|a|An abstract.\n\n2|t|Another title.\n2|a|Its abstract about IL-2"
+    path = write(tmp_path / "cut.pubtator", whole)
+    with pytest.raises(InputError, match=r"cut.pubtator:5: the file ends in the middle of a line"):
+        standoff.read_pubtator(path)
+    records = list(read(str(path)))
+    assert [r.fields.get("id") for r in records[:1]] == ["1"] and isinstance(records[1], Rejected)
+    assert records[1].line == 5 and "ends inside this document" in records[1].problem
+    write(path, whole + "\n")  # the same file whole: both documents, no complaint
+    assert len(standoff.read_pubtator(path)) == 4 and not any(isinstance(r, Rejected) for r in read(str(path)))
+
+
+@pytest.mark.parametrize("name, text, says", [
+    ("bioc.json", '{"source": "PubTator", "documents": [\n{"id": "1", "passages": []}]}\n', "BioC JSON, not JSON lines"),
+    ("one.json", '{\n  "text": "A document."\n}\n', "a JSON document, not JSON lines"),
+    ("bioc.xml", '<?xml version="1.0"?>\n<!DOCTYPE collection SYSTEM "BioC.dtd">\n<collection><source>x</source>'
+                 '</collection>\n', "BioC XML is not supported as tagging input yet"),
+])
+def test_json_and_bioc_tagging_inputs_are_recognised_not_read_as_text(tmp_path, name, text, says):
+    from bioner_pl.tagging.readers import read
+
+    path = write(tmp_path / name, text)
+    with pytest.raises(InputError, match=says):
+        list(read(str(path)))
+
+
+def test_json_lines_in_a_json_file_are_json_lines(tmp_path):
+    from bioner_pl.tagging.readers import read
+
+    path = write(tmp_path / "abstracts.json", '{"pmid": "7", "text": "APC mutations."}\n{"pmid": "8", "text": "p53."}\n')
+    assert [d.fields["pmid"] for d in read(str(path))] == ["7", "8"]

@@ -154,7 +154,11 @@ def read_pubtator(path: str | Path, types: dict | None = None) -> list[Sentence]
     path = Path(path)
     report, sentences = Report(path, types or {}), []
     documents: list[dict] = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    raw = read_text(path)
+    if raw.strip() and not raw.endswith("\n"):  # a file cut off: its last document would be half one
+        raise InputError("the file ends in the middle of a line (no newline at its end): cut off? A whole "
+                         "file ends with a newline", path, len(raw.splitlines()))
+    for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         text = PUBTATOR_TEXT.match(line)

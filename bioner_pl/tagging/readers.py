@@ -60,8 +60,6 @@ def detect(path: Path, declared: str) -> str:
     if declared != "auto":
         return declared
     name = path.name.lower().removesuffix(".gz")
-    if name.endswith(".xml"):
-        return "medline"
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     with open_text(path) as f:
@@ -69,7 +67,23 @@ def detect(path: Path, declared: str) -> str:
             lines = [line.rstrip("\n") for _, line in zip(range(200), f)]
         except UnicodeDecodeError:
             return "text"  # the reader names the line
+    head = "\n".join(lines)
+    if name.endswith(".xml") or head.lstrip().startswith("<?xml"):
+        if re.search(r"<collection\b", head):
+            raise InputError("BioC XML is not supported as tagging input yet; give raw text, JSON lines, "
+                             "PubTator or PubMed XML", path)
+        return "medline"
     first = next((line for line in lines if line.strip()), "")
+    if first.lstrip().startswith(("{", "[")):
+        try:
+            record = json.loads(first)
+        except json.JSONDecodeError:
+            record = None
+        if isinstance(record, dict):
+            return "jsonl"  # JSON lines, whatever the file is called
+        what = "BioC JSON" if '"documents"' in head else "a JSON document"
+        raise InputError(f"{what}, not JSON lines: this reader takes one JSON object per line "
+                         "(input_format=jsonl, text_field=...); BioC JSON is not supported as tagging input yet", path)
     if PUBTATOR_TEXT.match(first):
         return "pubtator"
     filled = [line for line in lines if line.strip()]
@@ -78,14 +92,18 @@ def detect(path: Path, declared: str) -> str:
     return "text"
 
 
-def lines(path: Path) -> Iterator[tuple[int, str | Rejected]]:
-    """(line number, text) of a file; an undecodable line is Rejected and reading goes on."""
+def lines(path: Path, end: dict | None = None) -> Iterator[tuple[int, str | Rejected]]:
+    """(line number, text) of a file; an undecodable line is Rejected and reading goes on. Once
+    read, end["newline"] says whether the file ends with one (a file cut off does not)."""
+    raw = b"\n"
     with open_binary(path) as binary:
         for number, raw in enumerate(binary, start=1):
             try:
                 yield number, raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as err:
                 yield number, Rejected(path, number, f"not UTF-8 text (byte {err.start})", repr(raw[:200]))
+    if end is not None:
+        end["newline"] = raw.endswith(b"\n")
 
 
 def read_text(path: Path, whole_file: bool) -> Iterator[Document | Rejected]:
@@ -145,7 +163,8 @@ def read_pubtator(path: Path) -> Iterator[Document | Rejected]:
         (pmid, parts), = texts.items()
         return titled(pmid, parts.get("t", ""), parts.get("a", ""))
 
-    for number, line in lines(path):
+    end: dict = {}
+    for number, line in lines(path, end):
         if isinstance(line, Rejected):
             yield line
         elif line.strip():
@@ -153,7 +172,10 @@ def read_pubtator(path: Path) -> Iterator[Document | Rejected]:
         elif block:
             yield finish()
             block = []
-    if block:
+    if block and not end["newline"]:  # half a document is not one: set it aside, say why
+        yield Rejected(path, block[-1][0], "the file ends inside this document, with no newline after its last "
+                       "line: cut off? (a whole file ends with a newline)", block[0][1][:200])
+    elif block:
         yield finish()
 
 
