@@ -180,6 +180,7 @@ def test_on_error_raise_or_skip(trained, tmp_path):
     failed = cli(trained, f"input={tmp_path}/in.jsonl")
     assert failed.returncode == 2 and f"{tmp_path}/in.jsonl:2: not a JSON line" in failed.stderr
     assert "Traceback" not in failed.stderr and not (tmp_path / "in.tagged.jsonl").exists()
+    assert not list(tmp_path.glob("*.part*"))  # it failed before writing anything: nothing is left behind
     skipped = cli(trained, f"input={tmp_path}/in.jsonl", f"output={tmp_path}/out.jsonl", "on_error=skip")
     assert skipped.returncode == 0, skipped.stderr[-2000:]
     assert "tagged 2 documents, 2 sentences" in skipped.stderr and "1 rejected" in skipped.stderr

@@ -98,6 +98,7 @@ class Progress:
             os.fsync(self.out.fileno())
         self.log.write("".join(lines))
         self.log.flush()
+        self.last = entries[-1][0] if entries else self.last
 
     def finish(self) -> None:
         """Put the output in place; a shard keeps its index for the merge."""
@@ -192,6 +193,8 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
         for number, record in batch:
             if isinstance(record, Rejected):
                 if on_error == "raise":
+                    if progress.last < 0:  # nothing written yet, now or by an earlier attempt: leave nothing behind
+                        progress.abandon()
                     raise record.error()
                 rejects = rejects or open(rejects_path, "a", encoding="utf-8")
                 rejects.write(json.dumps({"path": str(record.path), "line": record.line, "problem": record.problem,
