@@ -300,3 +300,10 @@ def test_the_transformer_table_sets_encoders_beside_word_vectors(tmp_path):
         ["exptm", "glove50", "—", "68.00", "70.00", "+2.00 ↑"],
         ["exptm", "minilm", "49.00", "59.00", "57.00", "-2.00 ↓"],
         ["exptm", "minilm-ft", "74.00", "—", "—", ""]]
+
+
+def test_a_run_without_the_bilstm_has_no_paper_figure():
+    metrics = {"model": "stm", "arch": {"bigram": True}, "main": "exptm", "aux": [], "embedding": "glove50",
+               "fraction": 1.0, "protocol": {}}
+    assert tables.paper_f1(metrics) == 67.31  # Table 2's Ex-PTM STM
+    assert tables.paper_f1({**metrics, "arch": {"bigram": True, "encoder": "none"}}) is None

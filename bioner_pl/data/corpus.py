@@ -205,11 +205,7 @@ def map_types(sentences: list[Sentence], types: dict, where: str) -> list[Senten
     """Rename, merge (two types to one name) or drop (to None: the entity becomes O) entity types."""
     if not types:
         return sentences
-    present = {t[2:] for s in sentences for t in s.tags if t != "O"}
-    missing = sorted(set(types) - present)
-    if missing:
-        log.warning("%s: the type map names %s, which this split does not have (types here: %s)",
-                    where, missing, ", ".join(sorted(present)))
+    standoff.warn_unused_types(types, {t[2:] for s in sentences for t in s.tags if t != "O"}, where)
 
     def mapped(tag: str) -> str:
         if tag == "O" or tag[2:] not in types:

@@ -58,10 +58,16 @@ class Report:
                  "%d with whitespace at an edge that the text lacks (trimmed); %d tokens split at a mention's "
                  "edge; %d repeated documents (read once)", self.path, self.mentions, self.dropped,
                  self.overlapping, self.trimmed, self.split_tokens, self.repeated)
-        missing = sorted(set(self.types) - self.seen_types)
-        if missing:
-            log.warning("%s: the type map names %s, which this file does not have (types here: %s)",
-                        self.path, missing, ", ".join(sorted(self.seen_types)))
+        warn_unused_types(self.types, self.seen_types, self.path)
+
+
+def warn_unused_types(types: dict, present: set, where) -> None:
+    """A corpus's type map naming a type the file does not have (a typo, usually): a warning.
+    Every format's reading applies the map (corpus.map_types for columns, Report.mapped here)."""
+    missing = sorted(set(types) - set(present))
+    if missing:
+        log.warning("%s: the type map names %s, which this file does not have (types here: %s)",
+                    where, missing, ", ".join(sorted(present)))
 
 
 def outermost(mentions: list[Mention], report: Report) -> list[Mention]:

@@ -125,11 +125,12 @@ class Tables:
     def __init__(self, cells: dict[CellKey, Cell], embedding: str = "glove50", protocol: str = ""):
         self.cells, self.embedding, self.protocol, self.paper = cells, embedding, protocol, paper()
 
-    def cell(self, model, main, aux=(), fraction=1.0, embedding=None, variant=None, crf="bigram") -> Cell:
+    def cell(self, model, main, aux=(), fraction=1.0, embedding=None, variant=None, crf="bigram",
+             encoder="bilstm") -> Cell:
         if model == "adv" and variant is None:
             variant = ADV_DEFAULT
         return self.cells.get(CellKey(model, variant, crf, main, tuple(aux), embedding or self.embedding,
-                                      float(fraction), self.protocol), Cell())
+                                      float(fraction), self.protocol, encoder), Cell())
 
     def partner(self, main: str) -> tuple:
         return (self.paper["best_partner"][main],)
@@ -217,8 +218,7 @@ class Tables:
             if not encoders:
                 continue
             for embedding in [self.embedding, *encoders]:
-                alone = self.cells.get(CellKey("stm", None, "bigram", main, (), embedding, 1.0, self.protocol, "none"),
-                                       Cell())
+                alone = self.cell("stm", main, embedding=embedding, encoder="none")
                 stm = self.cell("stm", main, embedding=embedding)
                 cs = self.cell("cs", main, self.partner(main), embedding=embedding)
                 gain = (f"{cs.mean('f1') - stm.mean('f1'):+.2f} {self.arrow(main, cs, embedding)}"
@@ -248,9 +248,9 @@ class Tables:
         return ("ADV-MTM α/β grid, test F1 (dev F1) (%; the paper gives no numbers; picked: the point with the "
                 "best mean dev F1 among those run, over the seeds they all ran)", header, rows)
 
-    def paper_f1(self, model, variant, crf, main, aux, embedding, fraction) -> float | None:
-        """The paper's F1 for a cell, from whichever of its tables has that cell."""
-        if crf != "bigram" or variant not in (None, ADV_DEFAULT) or main not in MAINS:
+    def paper_f1(self, model, variant, crf, main, aux, embedding, fraction, encoder="bilstm") -> float | None:
+        """The paper's F1 for a cell, from whichever of its tables has that cell (none without the BiLSTM)."""
+        if crf != "bigram" or variant not in (None, ADV_DEFAULT) or main not in MAINS or encoder != "bilstm":
             return None
         paired = aux == self.paired_aux(model, main)
         if embedding != self.embedding:
@@ -278,8 +278,7 @@ class Tables:
             name = " ".join([model] + ([f"α={variant[0]:g} β={variant[1]:g}"] if variant else [])
                             + (["classic CRF"] if crf != "bigram" else []) + ([f"encoder={encoder}"] if encoder != "bilstm" else []))
             seeds = ", ".join(str(run["seed"]) for run in sorted(cell.runs, key=lambda run: run["seed"]))
-            paper_f1 = self.paper_f1(model, variant, crf, main, aux, embedding, fraction) if encoder == "bilstm" else None
-            paper, _, delta = self.compare(paper_f1, cell)
+            paper, _, delta = self.compare(self.paper_f1(model, variant, crf, main, aux, embedding, fraction, encoder), cell)
             wall = statistics.fmean(run["wall_seconds"] for run in cell.runs) / 60
             rows.append([" + ".join((main, *aux)), name, embedding, f"{fraction:.0%}", seeds,
                          cell.text("f1", count=False), paper, delta, f"{wall:.0f} min"])
@@ -352,7 +351,7 @@ def paper_f1(metrics: dict) -> float | None:
     """The paper's F1 for a run's cell (its metrics.json), where one of its tables has it."""
     cell = key(metrics["model"], metrics["arch"], metrics["main"], metrics["aux"], metrics["embedding"],
                metrics["fraction"], metrics["protocol"])
-    return Tables({}).paper_f1(*cell[:7])
+    return Tables({}).paper_f1(*cell[:7], encoder=cell.encoder)
 
 
 def main(argv=None) -> Path:

@@ -142,9 +142,12 @@ def model_directory(model: str) -> str:
             return str(__import__(package).get_model_path())
         except ImportError:
             raise InputError(f"embedding.model={model} needs its package: {install}") from None
-    if model.startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
+    directory = Path(model).expanduser()
+    if directory.is_dir():
+        return str(directory)
+    if model.startswith((".", "/", "~")):
         raise InputError("embedding.model: no such model directory", model)
-    return str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model
+    return model
 
 
 def load_pretrained(model: str, files: dict[str, str] | None):
@@ -243,9 +246,7 @@ class TransformerWords(nn.Module):
         with torch.no_grad():
             if self.cache is None:
                 return self.states(sentences)
-            missing = list(dict.fromkeys(s for s in sentences if s not in self.cache))
-            if missing:
-                self.cache_features(missing, batch_size=len(missing))
+            self.cache_features(sentences, batch_size=len(sentences))  # what it lacks, in one batch
             device = next(self.encoder.parameters()).device
             return nn.utils.rnn.pad_sequence([self.cache[s] for s in sentences], batch_first=True).to(device)
 
