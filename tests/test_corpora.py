@@ -1,11 +1,13 @@
-"""User corpora: configs and folders, column formats, tag schemes, PubTator and brat, type maps."""
+"""User corpora: configs and folders, column formats, tag schemes, PubTator, brat and BioC, type maps."""
 
 import gzip
 import json
 import logging
 from pathlib import Path
 
+import bioc
 import pytest
+from bioc import biocjson, biocxml
 from seqeval.metrics.sequence_labeling import get_entities
 
 from bioner_pl import data as ds
@@ -81,11 +83,32 @@ def as_brat(sentences, folder: Path) -> None:
         write(folder / f"doc{n:03d}.ann", "".join(f"T{j}\t{k} {s} {e}\t{t}\n" for j, (s, e, k, t) in enumerate(mentions, 1)))
 
 
+def as_bioc(sentences, xml: bool) -> str:
+    """Written by the `bioc` library as PubTator3 does: a title and an abstract passage, each
+    annotation in the document's offsets, with a type and an identifier infon."""
+    collection = bioc.BioCCollection()
+    for n, (text, first, mentions) in enumerate(documents(sentences)):
+        doc = bioc.BioCDocument()
+        doc.id = str(n)
+        for offset, part in ((0, text[:first]), (first + 1, text[first + 1:])):
+            passage = bioc.BioCPassage()
+            passage.offset, passage.text, passage.infons["type"] = offset, part, "title" if offset == 0 else "abstract"
+            for j, (s, e, k, t) in enumerate(mentions):
+                if offset <= s < offset + len(part):
+                    annotation = bioc.BioCAnnotation()
+                    annotation.id, annotation.text, annotation.infons = str(j), t, {"type": k, "identifier": f"ID:{j}"}
+                    annotation.add_location(bioc.BioCLocation(s, e - s))
+                    passage.add_annotation(annotation)
+            doc.add_passage(passage)
+        collection.add_document(doc)
+    return biocxml.dumps(collection) if xml else biocjson.dumps(collection, indent=1)
+
+
 def flat(sentences):
     return [t for s in sentences for t in s.tokens], [t for s in sentences for t in s.tags]
 
 
-@pytest.mark.parametrize("form", ["iob1", "iobes", "bilou", "pubtator", "brat"])
+@pytest.mark.parametrize("form", ["iob1", "iobes", "bilou", "pubtator", "brat", "bioc_xml", "bioc_json"])
 def test_every_format_reads_back_the_iob2_entities(tmp_path, data_dir, form, caplog):
     """The Ex-PTM fixture written in another scheme or format reads back to the same entities."""
     splits = {s: ds.load_split("exptm", s, data_dir, None) for s in ds.SPLITS}
@@ -96,6 +119,9 @@ def test_every_format_reads_back_the_iob2_entities(tmp_path, data_dir, form, cap
             write(folder / f"{name}.pubtator", as_pubtator(sentences))
         elif form == "brat":
             as_brat(sentences, folder / name)
+        elif form.startswith("bioc"):
+            xml = form == "bioc_xml"
+            write(folder / f"{name}.{'xml' if xml else 'json'}{'.gz' if split == 'test' else ''}", as_bioc(sentences, xml))
         else:
             write(folder / f"{name}.{form}.gz" if split == "test" else folder / f"{name}.{form}",
                   "".join("".join(f"{w}\t{t}\n" for w, t in zip(s.tokens, in_scheme(s.tags, form))) + "\n"
@@ -105,12 +131,14 @@ def test_every_format_reads_back_the_iob2_entities(tmp_path, data_dir, form, cap
     assert mine.name == "mine"
     for split, sentences in splits.items():
         back = ds.load_split(mine, split, tmp_path, None)
-        if form in ("pubtator", "brat"):  # our sentence splitter may cut the text elsewhere
+        if form in ("pubtator", "brat", "bioc_xml", "bioc_json"):  # our sentence splitter may cut the text elsewhere
             assert flat(back) == flat(sentences)
         else:
             assert entities(back) == entities(sentences) and back == sentences
     if form in ("iob1", "iobes", "bilou"):
         assert f"tag scheme {form.upper()} (detected" in caplog.text
+    if form.startswith("bioc"):
+        assert "read as bioc" in caplog.text
 
 
 SCHEME_ERRORS = [
@@ -367,18 +395,31 @@ def test_a_pubtator_file_cut_off_is_reported_in_training_and_in_tagging(tmp_path
     assert len(standoff.read_pubtator(path)) == 4 and not any(isinstance(r, Rejected) for r in read(str(path)))
 
 
-@pytest.mark.parametrize("name, text, says", [
-    ("bioc.json", '{"source": "PubTator", "documents": [\n{"id": "1", "passages": []}]}\n', "BioC JSON, not JSON lines"),
-    ("one.json", '{\n  "text": "A document."\n}\n', "a JSON document, not JSON lines"),
-    ("bioc.xml", '<?xml version="1.0"?>\n<!DOCTYPE collection SYSTEM "BioC.dtd">\n<collection><source>x</source>'
-                 '</collection>\n', "BioC XML is not supported as tagging input yet"),
-])
-def test_json_and_bioc_tagging_inputs_are_recognised_not_read_as_text(tmp_path, name, text, says):
+def test_a_json_document_that_is_not_bioc_is_refused_in_one_line(tmp_path):
     from bioner_pl.tagging.readers import read
 
-    path = write(tmp_path / name, text)
-    with pytest.raises(InputError, match=says):
+    path = write(tmp_path / "one.json", '{\n  "text": "A document."\n}\n')
+    with pytest.raises(InputError, match="a JSON document, not JSON lines"):
         list(read(str(path)))
+
+
+def test_bioc_training_files_are_checked_and_named(tmp_path, caplog):
+    sentences = ds.load_split("exptm", "test", FIXTURE_DATA, None)[:14]
+    xml = as_bioc(sentences, xml=True)
+    annotation = xml.index("<annotation")
+    cases = {  # what is wrong -> what the one-line error says (file:line)
+        xml[:annotation] + xml[annotation:].replace('key="type"', 'key="kind"', 1): r"bad.xml:\d+: document 0, annotation \d+ has no type infon",
+        xml.replace("<offset>0</offset>", "<offset>500</offset>", 1): r"bad.xml:\d+: document 0, annotation \d+: offsets",
+        xml.replace("</collection>", ""): r"bad.xml:\d+: broken XML",
+    }
+    for text, says in cases.items():
+        with pytest.raises(InputError, match=says):
+            standoff.read_bioc(write(tmp_path / "bad.xml", text))
+    # a document that comes twice is read once, with a note naming its line
+    doubled = xml.replace("</collection>", xml[xml.index("<document>"):xml.index("</document>") + 11] + "</collection>")
+    caplog.set_level(logging.INFO, "bioner_pl")
+    assert flat(standoff.read_bioc(write(tmp_path / "twice.xml", doubled))) == flat(sentences)
+    assert "document 0 again (first at line" in caplog.text and "1 repeated documents" in caplog.text
 
 
 def test_json_lines_in_a_json_file_are_json_lines(tmp_path):

@@ -5,8 +5,10 @@ import json
 import subprocess
 import sys
 
+import bioc
 import pytest
 import torch
+from bioc import biocjson, biocxml
 
 from bioner_pl.tagging import readers, writers
 from bioner_pl.tagging.readers import Rejected
@@ -36,6 +38,20 @@ MEDLINE = """<?xml version="1.0" encoding="utf-8"?>
     </MedlineCitation>
   </PubmedArticle>
 </PubmedArticleSet>
+"""
+
+# As PubTator3 exports it: a title and an abstract passage, offsets over the document
+BIOC = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE collection SYSTEM "BioC.dtd">
+<collection><source>PubTator</source><date>2024</date><key>BioC.key</key>
+<document><id>201</id><infon key="journal">J Test</infon>
+<passage><infon key="type">title</infon><offset>0</offset><text>APC mutations in colon cancer.</text>
+<annotation id="1"><infon key="type">Gene</infon><location offset="0" length="3"/><text>APC</text></annotation></passage>
+<passage><infon key="type">abstract</infon><offset>31</offset><text>Familial adenomatous polyposis is inherited. Breast cancer is not.</text></passage>
+</document>
+<document><id>202</id><passage><offset>0</offset></passage></document>
+<document><id>203</id><passage><infon key="type">title</infon><offset>0</offset><text>Colon cancer and APC.</text></passage></document>
+</collection>
 """
 
 
@@ -155,6 +171,20 @@ def test_every_input_format(tmp_path):
     conll, = records(tmp_path / "e.conll")
     assert [[t.text for t in s] for s in conll.sentences] == [["APC", "gene"], ["Colon"]]
     assert [d.fields.get("id") for d in records(str(tmp_path / "[bc].*"))] == ["x1", "7", "8"]  # a glob, sorted
+    (tmp_path / "f.xml").write_text(BIOC)
+    first, empty, third = records(tmp_path / "f.xml")
+    assert first.text == "APC mutations in colon cancer. Familial adenomatous polyposis is inherited. Breast cancer is not."
+    assert first.fields["id"] == "201" and first.fields["infons"] == {"journal": "J Test"} and len(first.sentences) == 3
+    assert [(p["offset"], p["start"], p["infons"]["type"]) for p in first.fields["passages"]] == [(0, 0, "title"), (31, 31, "abstract")]
+    assert isinstance(empty, Rejected) and empty.line == 9 and "document 202 has no passage with text" in empty.problem
+    assert third.text == "Colon cancer and APC."
+    collection = biocxml.loads(BIOC)
+    (tmp_path / "g.json").write_text(biocjson.dumps(collection, indent=2))  # a BioC JSON collection
+    (tmp_path / "h.json").write_text("".join(biocjson.dumps(d) + "\n" for d in collection.documents))  # BioC JSON lines
+    for name in ("g.json", "h.json"):
+        got = records(tmp_path / name)
+        assert [d.text if not isinstance(d, Rejected) else None for d in got] == [first.text, None, third.text]
+        assert got[0].fields == first.fields
 
 
 def test_bad_records_are_rejected_with_file_and_line(tmp_path):
@@ -169,6 +199,13 @@ def test_bad_records_are_rejected_with_file_and_line(tmp_path):
     assert [type(r).__name__ for r in got] == ["Document", "Rejected", "Rejected"]
     assert got[1].line == 16 and "without a PMID" in got[1].problem
     assert got[2].line == 22 and "broken XML" in got[2].problem
+    cut = MEDLINE[:MEDLINE.index("A title without")]  # a file cut off in a record: its PMID is named
+    (tmp_path / "cut.xml").write_text(cut)
+    got = records(tmp_path / "cut.xml")
+    assert [type(r).__name__ for r in got] == ["Document", "Rejected"] and "in the record of PMID 102" in got[1].problem
+    (tmp_path / "bad-bioc.xml").write_text(BIOC.replace("<offset>31</offset>", "<offset>31</offset>\n<text>oops</passage>"))
+    got = records(tmp_path / "bad-bioc.xml")
+    assert [type(r).__name__ for r in got] == ["Rejected"] and got[0].line == 8 and "broken XML" in got[0].problem
 
 
 def cli(trained, *overrides, cwd=None):
@@ -189,7 +226,35 @@ def test_on_error_raise_or_skip(trained, tmp_path):
     assert [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()] == [0, 2]
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "pubtator"])
+def test_bioc_in_and_out_keeps_passages_and_offsets(trained, tmp_path):
+    """BioC XML in; BioC XML and JSON out (read back by the bioc library) carry the same entities as
+    JSON lines, each at BioC offsets that slice its passage's text, with a confidence infon."""
+    (tmp_path / "in.xml").write_text(BIOC.replace("<document><id>202</id><passage><offset>0</offset></passage></document>\n", ""))
+    for fmt in ("bioc_xml", "bioc_json", "jsonl"):
+        done = cli(trained, f"input={tmp_path}/in.xml", f"format={fmt}", f"output={tmp_path}/out.{fmt}")
+        assert done.returncode == 0, done.stderr[-2000:]
+    expected = sorted((str(r["id"]), e["start"], e["end"] - e["start"], e["type"], e["text"])
+                      for r in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines()) for e in r["entities"])
+    assert expected  # the tagger finds something here, or the test shows nothing
+    with open(tmp_path / "out.bioc_xml") as f:
+        from_xml = biocxml.load(f)
+    with open(tmp_path / "out.bioc_json") as f:
+        from_json = biocjson.load(f)
+    for collection in (from_xml, from_json):
+        assert collection.source == "bioner-pl" and [d.id for d in collection.documents] == ["201", "203"]
+        assert collection.documents[0].infons == {"journal": "J Test"}
+        found = []
+        for doc in collection.documents:
+            for passage in doc.passages:
+                for a in passage.annotations:
+                    loc, = a.locations
+                    assert passage.text[loc.offset - passage.offset:][:loc.length] == a.text
+                    assert 0 < float(a.infons["confidence"]) <= 1
+                    found.append((doc.id, loc.offset, loc.length, a.infons["type"], a.text))
+        assert sorted(found) == expected
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "pubtator", "bioc_json"])
 def test_shards_interrupted_and_rerun_equal_the_unsharded_output(trained, tmp_path, fmt):
     """A 3-shard multirun on local_parallel; one shard cut mid-batch, rerun, merged: byte for byte
     the unsharded output."""

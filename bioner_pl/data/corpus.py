@@ -27,10 +27,10 @@ from bioner_pl.naming import corpus_name, is_path
 log = logging.getLogger("bioner_pl")
 SPLITS = ("train", "devel", "test")
 DATA_DIR_ENV = "BIONER_DATA_DIR"
-FORMATS = ("auto", "column", "pubtator", "brat")
+FORMATS = ("auto", "column", "pubtator", "brat", "bioc")
 # How a directory's split files are found by name (lower case), and which files can be splits.
 SPLIT_WORDS = {"train": re.compile("train"), "devel": re.compile("dev|valid"), "test": re.compile("test")}
-EXTENSIONS = (".tsv", ".conll", ".iob", ".iob1", ".iob2", ".bio", ".iobes", ".bioes", ".bilou", ".txt", ".pubtator")
+EXTENSIONS = (".tsv", ".conll", ".iob", ".iob1", ".iob2", ".bio", ".iobes", ".bioes", ".bilou", ".txt", ".pubtator", ".xml", ".json")
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 
 
@@ -40,7 +40,7 @@ class Corpus:
     path: str                  # the folder of its splits (relative: under data.dir)
     url: str | None = None     # where missing split files are fetched from (relative: under data.base_url)
     files: dict = field(default_factory=dict)  # split -> file or brat folder in `path`; default: found by name
-    format: str = "auto"       # auto | column | pubtator | brat
+    format: str = "auto"       # auto | column | pubtator | brat | bioc
     scheme: str = "auto"       # auto (detected, and logged) | iob1 | iob2 | iobes (bioes) | bilou
     columns: tuple = (0, -1)   # token and tag column of a column file
     separator: str = "auto"    # auto (tab if the file has one) | tab | space
@@ -184,12 +184,13 @@ def split_path(corpus: str | Corpus, split: str, data_dir: Path, base_url: str |
 
 
 def read_split(corpus: Corpus, path: Path) -> list[Sentence]:
-    """A split file in the corpus's format (auto: a folder is brat, `pmid|t|` text is PubTator,
-    anything else columns), as IOB2 sentences, the corpus's type map applied (to a standoff
+    """A split file in the corpus's format (auto: a folder is brat, a BioC collection BioC, `pmid|t|`
+    text PubTator, anything else columns), as IOB2 sentences, the corpus's type map applied (to a standoff
     file's mentions, so that a dropped type drops before nested mentions are resolved)."""
     fmt = corpus.format
     if fmt == "auto":
-        fmt = "brat" if path.is_dir() else "pubtator" if standoff.looks_like_pubtator(path) else "column"
+        fmt = ("brat" if path.is_dir() else "bioc" if standoff.looks_like_bioc(path)
+               else "pubtator" if standoff.looks_like_pubtator(path) else "column")
         log.info("%s: read as %s", path, fmt)
     if fmt == "brat":
         return standoff.read_brat(path, corpus.types)
@@ -197,6 +198,8 @@ def read_split(corpus: Corpus, path: Path) -> list[Sentence]:
         raise InputError(f"a folder, but the corpus's format is {fmt}", path)
     if fmt == "pubtator":
         return standoff.read_pubtator(path, corpus.types)
+    if fmt == "bioc":
+        return standoff.read_bioc(path, corpus.types)
     token, tag = corpus.columns
     return map_types(columns.read_column_corpus(path, corpus.scheme, token, tag, corpus.separator), corpus.types, str(path))
 

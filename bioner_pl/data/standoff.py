@@ -1,4 +1,4 @@
-"""Standoff corpora (PubTator, brat): text plus character-offset mentions, turned into tagged
+"""Standoff corpora (PubTator, brat, BioC): text plus character-offset mentions, turned into tagged
 sentences with the tokenizer `predict` uses. Nothing is lost without a word: a mention whose edge
 falls inside a token splits the token there, of overlapping or nested mentions the outermost is
 kept, whitespace written at a mention's edges that the text does not have is trimmed, and a
@@ -7,11 +7,13 @@ corpus's type map applies to the mentions, so a dropped type drops before nestin
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bioner_pl.data import bioc_files
 from bioner_pl.data.columns import Sentence, read_text
 from bioner_pl.data.tokenize import Token, sentence_spans, tokenize
 from bioner_pl.errors import InputError
@@ -203,6 +205,61 @@ def read_pubtator(path: str | Path, types: dict | None = None) -> list[Sentence]
         sentences += tag_text(doc["abstract"], [m for m in mentions if m.start > title_end], report, title_end + 1)
     report.log()
     return sentences
+
+
+def looks_like_bioc(path: Path) -> bool:
+    """BioC XML (a `<collection>`) or BioC JSON (a collection, or documents a line each)."""
+    name = path.name.lower().removesuffix(".gz")
+    if not name.endswith((".xml", ".json", ".jsonl")):
+        return False
+    head = read_text(path)[:4096]
+    return "<collection" in head or '"documents"' in head or '"passages"' in head
+
+
+def read_bioc(path: str | Path, types: dict | None = None) -> list[Sentence]:
+    """BioC XML or JSON (through the `bioc` library): every passage with text is tagged on its own
+    from its annotations (type: the `type` infon; locations in BioC's document offsets; several
+    locations: the covering span, logged). A document that comes again is read once. Messages
+    name the document's line (XML) and the annotation's id. `types`: the type map."""
+    path = Path(path)
+    report, sentences, first_line = Report(path, types or {}), [], {}
+    with gzip.open(path) if path.suffix == ".gz" else open(path, "rb") as binary:
+        for line, doc in bioc_files.documents(binary):
+            if isinstance(doc, str):
+                raise InputError(doc, path, line)
+            if doc.id in first_line:
+                report.note(line, f"document {doc.id} again (first at line {first_line[doc.id]}); read once")
+                report.repeated += 1
+                continue
+            first_line[doc.id] = line
+            for passage in bioc_files.passages(doc):
+                mentions = [bioc_mention(passage, a, doc.id, line, path, report) for a in passage.annotations]
+                sentences += tag_text(passage.text, [m for m in mentions if m is not None], report)
+    if not first_line:
+        raise InputError("no BioC documents in this file", path)
+    report.log()
+    return sentences
+
+
+def bioc_mention(passage, annotation, doc_id, line: int, path: Path, report: Report) -> Mention | None:
+    """An annotation as a mention in its passage's text (None: not an entity, e.g. no locations)."""
+    where = f"document {doc_id}, annotation {annotation.id}"
+    kind = bioc_files.annotation_type(annotation)
+    if not annotation.locations:
+        return None
+    if kind is None:
+        raise InputError(f"{where} has no type infon (<infon key=\"type\">)", path, line)
+    pieces = sorted((loc.offset - passage.offset, loc.offset - passage.offset + loc.length) for loc in annotation.locations)
+    mention = Mention(pieces[0][0], max(e for _, e in pieces), kind, line)
+    written = annotation.text
+    if len(pieces) > 1:
+        report.note(line, f"{where}: {len(pieces)} locations; tagged as their covering span {mention.start}-{mention.end}")
+        written = None
+    if not 0 <= mention.start < mention.end <= len(passage.text):
+        raise InputError(f"{where}: offsets {mention.start + passage.offset}-{mention.end + passage.offset} are outside "
+                         f"its passage (offset {passage.offset}, {len(passage.text)} characters)", path, line)
+    return check_text(passage.text, mention, written if written is not None else passage.text[mention.start:mention.end],
+                      path, report)
 
 
 _BRAT_ENTITY = re.compile(r"^(T\S*)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")

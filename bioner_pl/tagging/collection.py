@@ -5,7 +5,8 @@ The output is written under a temporary name (`<output>.part`) with an index of 
 done; a rerun continues after the last complete batch, and the finished file is renamed into
 place. With num_shards=N, shard I tags documents I, I+N, I+2N, ... into `<output>.shards/`;
 merge=true then interleaves the shards into `output` in input order, byte for byte the
-unsharded output (brat: every shard writes its documents' files into the same folder).
+unsharded output (brat: every shard writes its documents' files into the same folder). A BioC
+collection gets its header and footer when finished (a shard holds only its documents).
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class Progress:
     (`<document number> <bytes>`, or `<number> rejected`), appended after the batch's bytes are on
     disk, so the index never runs ahead of the output."""
 
-    def __init__(self, target: Path, brat: bool, shard: int, shards: int):
-        self.target, self.brat, self.shards = target, brat, shards
+    def __init__(self, target: Path, format: str, shard: int, shards: int):
+        brat = format == "brat"
+        self.target, self.format, self.brat, self.shards = target, format, brat, shards
         self.part = target / f".part-{shard}-of-{shards}" if brat else target.with_name(target.name + ".part")
         self.index = self.part.with_name(self.part.name + ".index")
         self.done = done_marker(target, shard, shards) if brat else target
@@ -109,6 +111,14 @@ class Progress:
         self.out.close()
         if self.shards > 1:
             os.replace(self.index, self.target.with_name(self.target.name + ".index"))
+        elif self.format in writers.CONTAINERS:  # one pass over the documents, into their container
+            tmp = self.target.with_name(self.target.name + ".tmp")
+            with open(tmp, "wb") as out:
+                writers.assemble(self.format, (data for _, data in indexed(self.part, self.index)), out)
+            os.replace(tmp, self.target)
+            self.part.unlink()
+            self.index.unlink()
+            return
         else:
             self.index.unlink()
         os.replace(self.part, self.target)
@@ -122,7 +132,16 @@ class Progress:
             self.part.unlink(missing_ok=True)
 
 
-def merge_shards(output: Path, shards: int) -> Path:
+def indexed(path: Path, index: Path):
+    """(document number, its bytes) of an output written with an index, rejects left out."""
+    numbers = index.read_text().split()
+    with open(path, "rb") as f:
+        for number, size in zip(numbers[::2], numbers[1::2]):
+            if size != "rejected":
+                yield int(number), f.read(int(size))
+
+
+def merge_shards(output: Path, shards: int, format: str) -> Path:
     """Interleave the shards' documents into `output` in input order (atomically)."""
     parts = [shard_path(output, i, shards) for i in range(shards)]
     missing = [p for p in parts if not p.exists()]
@@ -130,17 +149,10 @@ def merge_shards(output: Path, shards: int) -> Path:
         raise InputError(f"{len(missing)} of {shards} shards are not finished (first: {missing[0].name}); "
                          "run them first", missing[0])
 
-    def documents(path: Path):
-        index = path.with_name(path.name + ".index").read_text().split()
-        with open(path, "rb") as f:
-            for number, size in zip(index[::2], index[1::2]):
-                if size != "rejected":
-                    yield int(number), f.read(int(size))
-
     tmp = output.with_name(output.name + ".part")
     with open(tmp, "wb") as out:
-        for _, data in heapq.merge(*(documents(p) for p in parts)):
-            out.write(data)
+        shards = (indexed(p, p.with_name(p.name + ".index")) for p in parts)
+        writers.assemble(format, (data for _, data in heapq.merge(*shards)), out)
     os.replace(tmp, output)
     return output
 
@@ -164,7 +176,7 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
     if merge:
         if format == "brat":
             raise InputError("brat shards already write into one folder: nothing to merge")
-        print(f"merged {shards} shards -> {merge_shards(output, shards)}", file=sys.stderr)
+        print(f"merged {shards} shards -> {merge_shards(output, shards, format)}", file=sys.stderr)
         return output
     brat = format == "brat"
     target = output if brat else shard_path(output, shard, shards)
@@ -174,7 +186,7 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
     records = readers.read(str(input), input_format, documents, text_field)
     tagger = Tagger.load(ckpt, head=head, device=device, batch_size=batch_size,
                          confidences=confidences, precision=str(precision))
-    progress = Progress(target, brat, shard, shards)
+    progress = Progress(target, format, shard, shards)
     if progress.last >= 0:
         print(f"{target}: resuming after document {progress.last} (its index says so)", file=sys.stderr)
     rejects_path = (target / f"rejects-{shard}-of-{shards}.jsonl" if brat

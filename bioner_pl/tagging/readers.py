@@ -1,5 +1,5 @@
 """Documents in, streamed: readers yield one record at a time (raw text, JSON lines, PubTator,
-PubMed/MEDLINE XML, CoNLL). A record a reader cannot use comes out as a Rejected, naming
+PubMed/MEDLINE XML, BioC XML or JSON, CoNLL). A record a reader cannot use comes out as a Rejected, naming
 file:line, so that the caller decides whether it stops the job or is set aside."""
 
 from __future__ import annotations
@@ -11,15 +11,17 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Iterator
 
+from bioner_pl.data import bioc_files
 from bioner_pl.data.standoff import PUBTATOR_TEXT
 from bioner_pl.data.tokenize import Token, Tokens, sentence_spans
 from bioner_pl.errors import InputError
 from bioner_pl.tagging.documents import Document, document
 
-INPUT_FORMATS = ("auto", "text", "jsonl", "pubtator", "medline", "conll")
+INPUT_FORMATS = ("auto", "text", "jsonl", "pubtator", "medline", "bioc", "conll")
 
 
 @dataclass
@@ -50,7 +52,7 @@ def open_text(path: Path) -> io.TextIOBase:
     binary = open_binary(path)
     head = binary.peek(4096)[:4096] if hasattr(binary, "peek") else b""
     if b"\x00" in head:
-        raise InputError("binary file, not text: give raw text, JSON lines, PubTator, MEDLINE XML or CoNLL", path)
+        raise InputError("binary file, not text: give raw text, JSON lines, PubTator, MEDLINE XML, BioC or CoNLL", path)
     return io.TextIOWrapper(binary, encoding="utf-8", newline="")
 
 
@@ -69,21 +71,19 @@ def detect(path: Path, declared: str) -> str:
             return "text"  # the reader names the line
     head = "\n".join(lines)
     if name.endswith(".xml") or head.lstrip().startswith("<?xml"):
-        if re.search(r"<collection\b", head):
-            raise InputError("BioC XML is not supported as tagging input yet; give raw text, JSON lines, "
-                             "PubTator or PubMed XML", path)
-        return "medline"
+        return "bioc" if re.search(r"<collection\b", head) else "medline"
     first = next((line for line in lines if line.strip()), "")
     if first.lstrip().startswith(("{", "[")):
         try:
             record = json.loads(first)
         except json.JSONDecodeError:
             record = None
-        if isinstance(record, dict):
-            return "jsonl"  # JSON lines, whatever the file is called
-        what = "BioC JSON" if '"documents"' in head else "a JSON document"
-        raise InputError(f"{what}, not JSON lines: this reader takes one JSON object per line "
-                         "(input_format=jsonl, text_field=...); BioC JSON is not supported as tagging input yet", path)
+        if isinstance(record, dict):  # JSON lines, whatever the file is called: of BioC documents, or records
+            return "bioc" if all(k in record for k in bioc_files.DOCUMENT_KEYS) else "jsonl"
+        if '"documents"' in head:
+            return "bioc"
+        raise InputError("a JSON document, not JSON lines: this reader takes one JSON object per line "
+                         "(input_format=jsonl, text_field=...) or a BioC JSON collection", path)
     if PUBTATOR_TEXT.match(first):
         return "pubtator"
     filled = [line for line in lines if line.strip()]
@@ -182,12 +182,37 @@ def read_pubtator(path: Path) -> Iterator[Document | Rejected]:
 RECORDS = ("PubmedArticle", "PubmedBookArticle", "MedlineCitation")
 
 
+def read_bioc(path: Path) -> Iterator[Document | Rejected]:
+    """BioC XML or JSON: a document's passages joined by one space, each split into sentences on
+    its own (so nothing crosses a passage); where each passage starts is kept in the fields, so
+    the BioC writer puts the entities back at BioC offsets."""
+    with open_binary(path) as binary:
+        for line, doc in bioc_files.documents(binary):
+            if isinstance(doc, str):
+                yield Rejected(path, line, doc, "")
+                continue
+            parts = bioc_files.passages(doc)
+            if not parts:
+                yield Rejected(path, line, f"document {doc.id} has no passage with text", str(doc.id))
+                continue
+            text = " ".join(p.text for p in parts)
+            starts = list(accumulate((len(p.text) + 1 for p in parts[:-1]), initial=0))
+            sentences = [Tokens(text, start + s, start + e) for p, start in zip(parts, starts)
+                         for s, e in sentence_spans(p.text)]
+            layout = [{"offset": p.offset, "start": start, "end": start + len(p.text), "infons": p.infons}
+                      for p, start in zip(parts, starts)]
+            fields = {"id": doc.id, "passages": layout} | ({"infons": dict(doc.infons)} if doc.infons else {})
+            if len(parts) > 1:
+                fields["title_length"] = len(parts[0].text)  # PubTator output: first passage, then the rest
+            yield Document(text, sentences, fields=fields)
+
+
 def read_medline(path: Path) -> Iterator[Document | Rejected]:
     """PubMed / MEDLINE XML (`<PubmedArticle>` or `<MedlineCitation>` records): PMID, title and
     abstract (its sections joined by spaces). Parsed incrementally, a line at a time (so a record's
     line is known), each record freed once read. A record without a PMID or title is Rejected;
     broken XML ends the file with a Rejected naming its line."""
-    parser, depth, start, root = ET.XMLPullParser(events=("start", "end")), 0, 0, None
+    parser, depth, start, root, pmid = ET.XMLPullParser(events=("start", "end")), 0, 0, None, ""
     number = 0
     with open_binary(path) as binary:
         try:
@@ -195,11 +220,13 @@ def read_medline(path: Path) -> Iterator[Document | Rejected]:
                 parser.feed(raw)
                 for event, element in parser.read_events():
                     root = element if root is None else root
+                    if element.tag == "PMID" and event == "end" and depth and not pmid:
+                        pmid = (element.text or "").strip()  # to name the record if the file breaks off in it
                     if element.tag not in RECORDS:
                         continue
                     if event == "start":
                         depth += 1
-                        start = start if depth > 1 else number
+                        start, pmid = (start, pmid) if depth > 1 else (number, "")
                         continue
                     depth -= 1
                     if depth == 0:
@@ -207,9 +234,13 @@ def read_medline(path: Path) -> Iterator[Document | Rejected]:
                         root.clear()  # the set's finished records: memory stays flat
             parser.close()
         except ET.ParseError as err:
-            yield Rejected(path, number, f"broken XML ({err}); the rest of this file is skipped", "")
+            yield Rejected(path, number, f"broken XML ({err}){in_record(depth, pmid)}; the rest of this file is skipped", pmid)
         except (OSError, EOFError) as err:
-            yield Rejected(path, number, f"unreadable ({err}); the rest of this file is skipped", "")
+            yield Rejected(path, number, f"unreadable ({err}){in_record(depth, pmid)}; the rest of this file is skipped", pmid)
+
+
+def in_record(depth: int, pmid: str) -> str:
+    return f" in the record of PMID {pmid}" if depth and pmid else " in a record without a PMID yet" if depth else ""
 
 
 def medline_record(path: Path, line: int, element) -> Document | Rejected:
@@ -261,5 +292,7 @@ def read(pattern: str, input_format: str = "auto", documents: str = "lines",
             yield from read_pubtator(path)
         elif fmt == "medline":
             yield from read_medline(path)
+        elif fmt == "bioc":
+            yield from read_bioc(path)
         else:
             yield from read_conll(path)

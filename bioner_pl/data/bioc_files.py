@@ -1,0 +1,142 @@
+"""BioC, the format PubTator3 and the BioCreative tasks exchange (XML and JSON), read and written
+through the `bioc` library; what is ours is only the streaming and the messages.
+
+XML is read a document at a time: lxml finds each `<document>` (its line kept for the messages),
+bioc decodes it, and it is freed, so memory stays flat on a PubTator3 bulk file. A BioC JSON
+collection is one JSON value and is read whole; BioC JSON lines (a document per line) stream.
+External entities are never resolved and nothing is fetched: a file from elsewhere reads no other
+file. Training (data/standoff.py) and tagging (tagging/readers.py, writers.py) share this."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterator
+
+import bioc
+from bioc import biocjson, biocxml
+from bioc.biocxml.encoder import encode_document
+from lxml import etree
+
+DOCUMENT_KEYS = ("passages",)  # what makes a JSON object a BioC document
+
+
+@dataclass
+class Passage:
+    """A passage with text: `offset` is BioC's (where it starts in the document's offsets)."""
+
+    offset: int
+    text: str
+    infons: dict
+    annotations: list  # bioc.BioCAnnotation, locations in the document's offsets
+
+
+def documents(binary) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
+    """(line, document) for every document of a BioC XML or JSON file opened as `binary`; a
+    document that cannot be read comes as (line, problem) and reading goes on (broken XML: the
+    rest of the file is skipped, and the problem says so)."""
+    head = binary.peek(64)[:64].lstrip() if hasattr(binary, "peek") else b"<"
+    yield from (_xml(binary) if head.startswith(b"<") else _json(binary))
+
+
+def _xml(binary) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
+    parsed = etree.iterparse(binary, events=("end",), tag="document", resolve_entities=False,
+                             no_network=True, load_dtd=False, huge_tree=True)
+    line = 1
+    try:
+        for _, element in parsed:
+            line = element.sourceline or line
+            xml = etree.tostring(element, encoding="unicode", with_tail=False)
+            try:
+                yield line, biocxml.loads(f"<collection>{xml}</collection>").documents[0]
+            except (ValueError, TypeError, KeyError, etree.LxmlError) as err:
+                yield line, f"not a BioC document ({type(err).__name__}: {err})"
+            element.clear()  # and the documents before it: memory stays flat
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    except etree.XMLSyntaxError as err:
+        yield err.lineno or line, f"broken XML ({err.msg}); the rest of this file is skipped"
+
+
+def _json(binary) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
+    text = binary.read().decode("utf-8")
+    first = text.lstrip().split("\n", 1)[0]
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        record = None
+    if isinstance(record, dict) and all(k in record for k in DOCUMENT_KEYS):  # BioC JSON lines
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                yield number, _document(line)
+        return
+    try:
+        collection = json.loads(text)
+    except json.JSONDecodeError as err:
+        yield err.lineno, f"not BioC JSON ({err.msg} at column {err.colno})"
+        return
+    if not isinstance(collection, dict) or not isinstance(collection.get("documents"), list):
+        yield 1, "not a BioC JSON collection (no \"documents\" list) nor BioC JSON lines"
+        return
+    for number, obj in enumerate(collection["documents"], start=1):
+        yield 1, _document(obj, f"document {number} of the collection: ")
+
+
+def _document(obj, where: str = "") -> bioc.BioCDocument | str:
+    try:
+        obj = json.loads(obj) if isinstance(obj, str) else obj
+        return biocjson.decoder.parse_doc(obj)
+    except json.JSONDecodeError as err:
+        return f"{where}not a JSON line ({err.msg} at column {err.colno})"
+    except KeyError as err:
+        return f"{where}not a BioC document: no {err} field"
+    except (TypeError, AttributeError) as err:
+        return f"{where}not a BioC document ({err})"
+
+
+def passages(doc: bioc.BioCDocument) -> list[Passage]:
+    """The passages that carry text, in order (a passage given as sentences is rebuilt from them,
+    each at its offset); annotations of the document itself go to the passage they fall in."""
+    out = []
+    for p in doc.passages:
+        text, annotations = p.text, list(p.annotations)
+        if text is None and p.sentences:
+            text = ""
+            for s in p.sentences:
+                text += " " * max(s.offset - p.offset - len(text), 0) + (s.text or "")
+                annotations += s.annotations
+        if text:
+            out.append(Passage(int(p.offset), text, dict(p.infons), annotations))
+    for annotation in doc.annotations:
+        start = min((loc.offset for loc in annotation.locations), default=-1)
+        home = next((p for p in out if p.offset <= start < p.offset + len(p.text)), None)
+        if home is not None:
+            home.annotations.append(annotation)
+    return out
+
+
+def annotation_type(annotation: bioc.BioCAnnotation) -> str | None:
+    """The entity type: the `type` infon (PubTator3, BioCreative), any case."""
+    return next((v for k, v in annotation.infons.items() if k.lower() == "type"), None)
+
+
+def container(xml: bool) -> tuple[str, str, str]:
+    """(header, separator, footer) of a collection written a document at a time, as bioc writes
+    an empty collection: the documents go between header and footer."""
+    empty = bioc.BioCCollection()
+    empty.source = "bioner-pl"
+    if xml:
+        text = biocxml.dumps(empty, pretty_print=False)
+        cut = text.rindex("</collection>")
+        return text[:cut] + "\n", "", "</collection>\n"
+    text = biocjson.dumps(empty)
+    cut = text.rindex("[]") + 1
+    return text[:cut] + "\n", ",\n", "\n" + text[cut:] + "\n"
+
+
+def xml_document(doc: bioc.BioCDocument) -> str:
+    return etree.tostring(encode_document(doc), encoding="unicode") + "\n"
+
+
+def json_document(doc: bioc.BioCDocument) -> str:
+    return json.dumps(biocjson.toJSON(doc), ensure_ascii=False)
