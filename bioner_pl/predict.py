@@ -1,5 +1,5 @@
 """Tag a collection with a trained checkpoint: python -m bioner_pl.predict ckpt=best.ckpt input=FILE|GLOB
-[output=FILE] [format=jsonl|pubtator|conll|brat] [shard=I num_shards=N] [merge=true] [on_error=skip]
+[output=FILE] [format=jsonl|pubtator|bioc_xml|bioc_json|conll|brat] [shard=I num_shards=N] [merge=true] [on_error=skip]
 (python -m bioner_pl.predict --help). The work is bioner_pl.tagging.collection.tag_collection."""
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Tagging a collection: the Python API, every input format, bad records, shards and resume, memory."""
 
 import gzip
+import io
 import json
+import random
 import subprocess
 import sys
 
@@ -206,6 +208,57 @@ def test_bad_records_are_rejected_with_file_and_line(tmp_path):
     (tmp_path / "bad-bioc.xml").write_text(BIOC.replace("<offset>31</offset>", "<offset>31</offset>\n<text>oops</passage>"))
     got = records(tmp_path / "bad-bioc.xml")
     assert [type(r).__name__ for r in got] == ["Rejected"] and got[0].line == 8 and "broken XML" in got[0].problem
+
+
+def test_reading_knows_how_far_it_is_in_bytes_as_stored(tmp_path):
+    """A glob of .gz files: bytes_read counts compressed bytes, file after file, up to the total."""
+    rng = random.Random(0)
+    for name in ("a", "b"):  # words that do not compress away: about 1 MB a file, as stored
+        with gzip.open(tmp_path / f"{name}.txt.gz", "wt") as f:
+            f.write("".join(" ".join(f"{rng.getrandbits(40):x}" for _ in range(40)) + "\n" for _ in range(3000)))
+    source = readers.Input(str(tmp_path / "*.txt.gz"))
+    assert source.total_bytes == sum(p.stat().st_size for p in tmp_path.glob("*.gz")) > 1_500_000
+    seen = [source.bytes_read for n, _ in enumerate(source) if n % 500 == 0]
+    assert seen == sorted(seen) and len(set(seen)) > 4 and seen[-1] < source.total_bytes
+    assert source.bytes_read == source.total_bytes
+
+
+def test_a_long_job_says_where_it_is(tmp_path, monkeypatch, capsys):
+    """No terminal: a line every `every` seconds with documents, sentences, rate, share and time
+    left; a terminal: Rich's bar, gone when the job ends."""
+    from bioner_pl.tagging.collection import Meter
+
+    (tmp_path / "in.txt").write_text("".join(f"Line {i:03d}.\n" for i in range(100)))
+    source = readers.Input(str(tmp_path / "in.txt"))
+    records = iter(source)
+    meter, counts = Meter(source, every=1e-9), {"documents": 0, "sentences": 0}
+    for _ in range(4):
+        for _ in range(25):
+            next(records)
+        counts = {"documents": counts["documents"] + 25, "sentences": counts["sentences"] + 50}
+        meter.update(counts)
+    meter.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("tagging: 100 documents, 200 sentences (")
+    assert [line.split("; ")[1].split("%")[0] for line in lines] == ["50", "75", "100"] and " left" in lines[0] and lines[-1].endswith("about 0 s left")
+    quiet = Meter(readers.Input(str(tmp_path / "in.txt")), every=0)
+    quiet.update(counts), quiet.update(counts), quiet.close()
+    assert capsys.readouterr().err == ""
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    monkeypatch.setenv("TERM", "xterm")
+    source = readers.Input(str(tmp_path / "in.txt"))
+    meter = Meter(source, every=60)
+    for n, _ in enumerate(source):
+        if n % 25 == 24:
+            meter.update({"documents": n + 1, "sentences": 2 * (n + 1)})
+    meter.close()
+    assert "tagging" in screen.getvalue() and "100 documents, 200 sentences" in screen.getvalue()
 
 
 def cli(trained, *overrides, cwd=None):

@@ -50,6 +50,56 @@ def done_marker(folder: Path, shard: int, shards: int) -> Path:
     return folder / f".done-{shard}-of-{shards}"
 
 
+class Meter:
+    """How far a long job is: documents and sentences done, the rate, and, from the bytes of the
+    input read, the share done and the time left. A Rich bar on a terminal (as training has), a
+    log line every `every` seconds elsewhere (SLURM output files); the summary line ends it."""
+
+    def __init__(self, source: readers.Input, every: float):
+        self.source, self.every = source, every
+        self.started = self.last = time.time()
+        self.counted_from: int | None = None  # bytes read after the first batch (a resumed job skips what is done)
+        self.sentences_before = 0
+        self.bar = None
+        if every and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("tagging"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+                                TextColumn("{task.fields[done]}"), console=Console(stderr=True), transient=True)
+            self.task = self.bar.add_task("tagging", total=max(source.total_bytes, 1), done="")
+            self.bar.start()
+
+    def update(self, counts: dict) -> None:
+        now, read = time.time(), self.source.bytes_read
+        if self.counted_from is None:  # rates from here on: the first batch also paid for loading
+            self.counted_from, self.started, self.sentences_before = read, now, counts["sentences"]
+            return
+        rate = (counts["sentences"] - self.sentences_before) / max(now - self.started, 1e-9)
+        done = f"{counts['documents']:,} documents, {counts['sentences']:,} sentences ({rate:.0f} sentences/s)"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=read, done=done)
+        elif self.every and now - self.last >= self.every:
+            self.last = now
+            share, speed = read / max(self.source.total_bytes, 1), (read - self.counted_from) / max(now - self.started, 1e-9)
+            left = (self.source.total_bytes - read) / speed if speed > 0 else float("inf")
+            print(f"tagging: {done}; {share:.0%} of the input read, about {duration(left)} left",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "? min"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
 class Progress:
     """A shard's output in progress: `<target>.part` and its index, one line per document done
     (`<document number> <bytes>`, or `<number> rejected`), appended after the batch's bytes are on
@@ -161,7 +211,8 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
                    input_format: str = "auto", documents: str = "lines", text_field: str = "text",
                    head: str | None = None, device: str = "auto", batch_size: int = 256,
                    precision: str = "32-true", documents_per_batch: int = 512, confidences: bool = True,
-                   on_error: str = "raise", shard: int = 0, num_shards: int = 1, merge: bool = False) -> Path:
+                   on_error: str = "raise", shard: int = 0, num_shards: int = 1, merge: bool = False,
+                   progress_every: float = 60) -> Path:
     """Tag every document of `input` (a file or a glob) into `output`, streamed and resumable; one
     shard of it with num_shards > 1; merge=true interleaves finished shards. The options are
     predict's (conf/predict.yaml). Returns the file (brat: the folder) written."""
@@ -183,7 +234,7 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
     if done_marker(target, shard, shards).exists() if brat else target.exists():
         print(f"{target}: finished earlier, nothing to do", file=sys.stderr)
         return target
-    records = readers.read(str(input), input_format, documents, text_field)
+    source = readers.Input(str(input), input_format, documents, text_field)
     tagger = Tagger.load(ckpt, head=head, device=device, batch_size=batch_size,
                          confidences=confidences, precision=str(precision))
     progress = Progress(target, format, shard, shards)
@@ -194,41 +245,46 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
     rejects, seen = None, [-1]
 
     def numbered():
-        for n, record in enumerate(records):
+        for n, record in enumerate(source):
             seen[0] = n
             yield n, record
 
     mine = ((n, r) for n, r in numbered() if n % shards == shard and n > progress.last)
     counts, started = {"documents": 0, "sentences": 0, "entities": 0, "rejected": 0}, time.time()
     write = writers.brat_files if brat else writers.WRITERS[format]
-    while batch := list(islice(mine, documents_per_batch)):
-        for number, record in batch:
-            if isinstance(record, Rejected):
-                if on_error == "raise":
-                    if progress.last < 0:  # nothing written yet, now or by an earlier attempt: leave nothing behind
-                        progress.abandon()
-                    raise record.error()
-                rejects = rejects or open(rejects_path, "a", encoding="utf-8")
-                rejects.write(json.dumps({"path": str(record.path), "line": record.line, "problem": record.problem,
-                                          "record": record.record}, ensure_ascii=False) + "\n")
-                rejects.flush()
-                counts["rejected"] += 1
-        docs = tagger.tag([r for _, r in batch if not isinstance(r, Rejected)])
-        entries, tagged = [], iter(docs)
-        for number, record in batch:
-            if isinstance(record, Rejected):
-                entries.append((number, None))
-                continue
-            doc = next(tagged)
-            text = write(doc, number)
-            entries.append((number, text if brat else text.encode("utf-8")))
-            counts["documents"] += 1
-            counts["sentences"] += len(doc.sentences)
-            counts["entities"] += len(doc.entities)
-        progress.write(entries)
-        if cluster.terminating():  # a requeue or preemption: stop where the index is whole
-            raise SystemExit(f"bioner-pl: SLURM took this attempt away after document {batch[-1][0]}; "
-                             f"the requeued job resumes {target} from there")
+    meter = Meter(source, progress_every)
+    try:
+        while batch := list(islice(mine, documents_per_batch)):
+            for number, record in batch:
+                if isinstance(record, Rejected):
+                    if on_error == "raise":
+                        if progress.last < 0:  # nothing written yet, now or by an earlier attempt: leave nothing behind
+                            progress.abandon()
+                        raise record.error()
+                    rejects = rejects or open(rejects_path, "a", encoding="utf-8")
+                    rejects.write(json.dumps({"path": str(record.path), "line": record.line, "problem": record.problem,
+                                              "record": record.record}, ensure_ascii=False) + "\n")
+                    rejects.flush()
+                    counts["rejected"] += 1
+            docs = tagger.tag([r for _, r in batch if not isinstance(r, Rejected)])
+            entries, tagged = [], iter(docs)
+            for number, record in batch:
+                if isinstance(record, Rejected):
+                    entries.append((number, None))
+                    continue
+                doc = next(tagged)
+                text = write(doc, number)
+                entries.append((number, text if brat else text.encode("utf-8")))
+                counts["documents"] += 1
+                counts["sentences"] += len(doc.sentences)
+                counts["entities"] += len(doc.entities)
+            progress.write(entries)
+            meter.update(counts)
+            if cluster.terminating():  # a requeue or preemption: stop where the index is whole
+                raise SystemExit(f"bioner-pl: SLURM took this attempt away after document {batch[-1][0]}; "
+                                 f"the requeued job resumes {target} from there")
+    finally:
+        meter.close()
     if seen[0] < 0:
         progress.abandon()
         raise InputError("empty input: nothing to tag", input)

@@ -92,35 +92,33 @@ def detect(path: Path, declared: str) -> str:
     return "text"
 
 
-def lines(path: Path, end: dict | None = None) -> Iterator[tuple[int, str | Rejected]]:
+def lines(path: Path, binary, end: dict | None = None) -> Iterator[tuple[int, str | Rejected]]:
     """(line number, text) of a file; an undecodable line is Rejected and reading goes on. Once
     read, end["newline"] says whether the file ends with one (a file cut off does not)."""
     raw = b"\n"
-    with open_binary(path) as binary:
-        for number, raw in enumerate(binary, start=1):
-            try:
-                yield number, raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as err:
-                yield number, Rejected(path, number, f"not UTF-8 text (byte {err.start})", repr(raw[:200]))
+    for number, raw in enumerate(binary, start=1):
+        try:
+            yield number, raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            yield number, Rejected(path, number, f"not UTF-8 text (byte {err.start})", repr(raw[:200]))
     if end is not None:
         end["newline"] = raw.endswith(b"\n")
 
 
-def read_text(path: Path, whole_file: bool) -> Iterator[Document | Rejected]:
+def read_text(path: Path, binary, whole_file: bool) -> Iterator[Document | Rejected]:
     if whole_file:
         try:
-            with open_text(path) as f:
-                yield document(f.read(), {"file": path.name})
+            yield document(binary.read().decode("utf-8"), {"file": path.name})
         except UnicodeDecodeError as err:
             yield Rejected(path, 1, f"not UTF-8 text (byte {err.start})", path.name)
         return
-    for number, text in lines(path):
+    for number, text in lines(path, binary):
         if isinstance(text, Rejected) or text.strip():
             yield text if isinstance(text, Rejected) else document(text, {"line": number})
 
 
-def read_jsonl(path: Path, text_field: str) -> Iterator[Document | Rejected]:
-    for number, line in lines(path):
+def read_jsonl(path: Path, binary, text_field: str) -> Iterator[Document | Rejected]:
+    for number, line in lines(path, binary):
         if isinstance(line, Rejected) or not line.strip():
             if isinstance(line, Rejected):
                 yield line
@@ -146,7 +144,7 @@ def titled(pmid: str, title: str, abstract: str, extra: dict | None = None) -> D
     return Document(text, [Tokens(text, s, e) for s, e in spans], fields=fields)
 
 
-def read_pubtator(path: Path) -> Iterator[Document | Rejected]:
+def read_pubtator(path: Path, binary) -> Iterator[Document | Rejected]:
     block: list[tuple[int, str]] = []
 
     def finish():
@@ -164,7 +162,7 @@ def read_pubtator(path: Path) -> Iterator[Document | Rejected]:
         return titled(pmid, parts.get("t", ""), parts.get("a", ""))
 
     end: dict = {}
-    for number, line in lines(path, end):
+    for number, line in lines(path, binary, end):
         if isinstance(line, Rejected):
             yield line
         elif line.strip():
@@ -182,61 +180,59 @@ def read_pubtator(path: Path) -> Iterator[Document | Rejected]:
 RECORDS = ("PubmedArticle", "PubmedBookArticle", "MedlineCitation")
 
 
-def read_bioc(path: Path) -> Iterator[Document | Rejected]:
+def read_bioc(path: Path, binary) -> Iterator[Document | Rejected]:
     """BioC XML or JSON: a document's passages joined by one space, each split into sentences on
     its own (so nothing crosses a passage); where each passage starts is kept in the fields, so
     the BioC writer puts the entities back at BioC offsets."""
-    with open_binary(path) as binary:
-        for line, doc in bioc_files.documents(binary):
-            if isinstance(doc, str):
-                yield Rejected(path, line, doc, "")
-                continue
-            parts = bioc_files.passages(doc)
-            if not parts:
-                yield Rejected(path, line, f"document {doc.id} has no passage with text", str(doc.id))
-                continue
-            text = " ".join(p.text for p in parts)
-            starts = list(accumulate((len(p.text) + 1 for p in parts[:-1]), initial=0))
-            sentences = [Tokens(text, start + s, start + e) for p, start in zip(parts, starts)
-                         for s, e in sentence_spans(p.text)]
-            layout = [{"offset": p.offset, "start": start, "end": start + len(p.text), "infons": p.infons}
-                      for p, start in zip(parts, starts)]
-            fields = {"id": doc.id, "passages": layout} | ({"infons": dict(doc.infons)} if doc.infons else {})
-            if len(parts) > 1:
-                fields["title_length"] = len(parts[0].text)  # PubTator output: first passage, then the rest
-            yield Document(text, sentences, fields=fields)
+    for line, doc in bioc_files.documents(binary):
+        if isinstance(doc, str):
+            yield Rejected(path, line, doc, "")
+            continue
+        parts = bioc_files.passages(doc)
+        if not parts:
+            yield Rejected(path, line, f"document {doc.id} has no passage with text", str(doc.id))
+            continue
+        text = " ".join(p.text for p in parts)
+        starts = list(accumulate((len(p.text) + 1 for p in parts[:-1]), initial=0))
+        sentences = [Tokens(text, start + s, start + e) for p, start in zip(parts, starts)
+                     for s, e in sentence_spans(p.text)]
+        layout = [{"offset": p.offset, "start": start, "end": start + len(p.text), "infons": p.infons}
+                  for p, start in zip(parts, starts)]
+        fields = {"id": doc.id, "passages": layout} | ({"infons": dict(doc.infons)} if doc.infons else {})
+        if len(parts) > 1:
+            fields["title_length"] = len(parts[0].text)  # PubTator output: first passage, then the rest
+        yield Document(text, sentences, fields=fields)
 
 
-def read_medline(path: Path) -> Iterator[Document | Rejected]:
+def read_medline(path: Path, binary) -> Iterator[Document | Rejected]:
     """PubMed / MEDLINE XML (`<PubmedArticle>` or `<MedlineCitation>` records): PMID, title and
     abstract (its sections joined by spaces). Parsed incrementally, a line at a time (so a record's
     line is known), each record freed once read. A record without a PMID or title is Rejected;
     broken XML ends the file with a Rejected naming its line."""
     parser, depth, start, root, pmid = ET.XMLPullParser(events=("start", "end")), 0, 0, None, ""
     number = 0
-    with open_binary(path) as binary:
-        try:
-            for number, raw in enumerate(binary, start=1):
-                parser.feed(raw)
-                for event, element in parser.read_events():
-                    root = element if root is None else root
-                    if element.tag == "PMID" and event == "end" and depth and not pmid:
-                        pmid = (element.text or "").strip()  # to name the record if the file breaks off in it
-                    if element.tag not in RECORDS:
-                        continue
-                    if event == "start":
-                        depth += 1
-                        start, pmid = (start, pmid) if depth > 1 else (number, "")
-                        continue
-                    depth -= 1
-                    if depth == 0:
-                        yield medline_record(path, start, element)
-                        root.clear()  # the set's finished records: memory stays flat
-            parser.close()
-        except ET.ParseError as err:
-            yield Rejected(path, number, f"broken XML ({err}){in_record(depth, pmid)}; the rest of this file is skipped", pmid)
-        except (OSError, EOFError) as err:
-            yield Rejected(path, number, f"unreadable ({err}){in_record(depth, pmid)}; the rest of this file is skipped", pmid)
+    try:
+        for number, raw in enumerate(binary, start=1):
+            parser.feed(raw)
+            for event, element in parser.read_events():
+                root = element if root is None else root
+                if element.tag == "PMID" and event == "end" and depth and not pmid:
+                    pmid = (element.text or "").strip()  # to name the record if the file breaks off in it
+                if element.tag not in RECORDS:
+                    continue
+                if event == "start":
+                    depth += 1
+                    start, pmid = (start, pmid) if depth > 1 else (number, "")
+                    continue
+                depth -= 1
+                if depth == 0:
+                    yield medline_record(path, start, element)
+                    root.clear()  # the set's finished records: memory stays flat
+        parser.close()
+    except ET.ParseError as err:
+        yield Rejected(path, number, f"broken XML ({err}){in_record(depth, pmid)}; the rest of this file is skipped", pmid)
+    except (OSError, EOFError) as err:
+        yield Rejected(path, number, f"unreadable ({err}){in_record(depth, pmid)}; the rest of this file is skipped", pmid)
 
 
 def in_record(depth: int, pmid: str) -> str:
@@ -256,10 +252,10 @@ def medline_record(path: Path, line: int, element) -> Document | Rejected:
     return titled(pmid, title, abstract)
 
 
-def read_conll(path: Path) -> Iterator[Document | Rejected]:
+def read_conll(path: Path, binary) -> Iterator[Document | Rejected]:
     """One document per file: its tokens (first column), blank lines between sentences."""
     sentences, current, parts, position = [], [], [], 0
-    for number, line in lines(path):
+    for number, line in lines(path, binary):
         if isinstance(line, Rejected):
             yield line
             continue
@@ -277,22 +273,40 @@ def read_conll(path: Path) -> Iterator[Document | Rejected]:
     yield Document(" ".join(parts), sentences, fields={"file": path.name})
 
 
+class Input:
+    """Every record of every input file, in order, and how far reading has got: bytes of the files
+    as stored (compressed, for .gz), so that a long job can say how much is left."""
+
+    def __init__(self, pattern: str, input_format: str = "auto", documents: str = "lines", text_field: str = "text"):
+        if documents not in ("lines", "file"):
+            raise InputError(f"unknown documents={documents!r}; use lines (a document per line) or file")
+        self.paths, self.format, self.documents, self.text_field = files(pattern), input_format, documents, text_field
+        self.total_bytes = sum(p.stat().st_size for p in self.paths)
+        self._before, self._raw = 0, None
+
+    @property
+    def bytes_read(self) -> int:
+        return self._before + (self._raw.tell() if self._raw is not None and not self._raw.closed else 0)
+
+    def __iter__(self) -> Iterator[Document | Rejected]:
+        for path in self.paths:
+            fmt = detect(path, self.format)
+            with open(path, "rb") as raw:
+                self._raw = raw
+                binary = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+                if fmt == "text":
+                    yield from read_text(path, binary, self.documents == "file")
+                elif fmt == "jsonl":
+                    yield from read_jsonl(path, binary, self.text_field)
+                else:
+                    yield from READERS[fmt](path, binary)
+            self._before, self._raw = self._before + path.stat().st_size, None
+
+
+READERS = {"pubtator": read_pubtator, "medline": read_medline, "bioc": read_bioc, "conll": read_conll}
+
+
 def read(pattern: str, input_format: str = "auto", documents: str = "lines",
          text_field: str = "text") -> Iterator[Document | Rejected]:
     """Every record of every input file, in order."""
-    if documents not in ("lines", "file"):
-        raise InputError(f"unknown documents={documents!r}; use lines (a document per line) or file")
-    for path in files(pattern):
-        fmt = detect(path, input_format)
-        if fmt == "text":
-            yield from read_text(path, documents == "file")
-        elif fmt == "jsonl":
-            yield from read_jsonl(path, text_field)
-        elif fmt == "pubtator":
-            yield from read_pubtator(path)
-        elif fmt == "medline":
-            yield from read_medline(path)
-        elif fmt == "bioc":
-            yield from read_bioc(path)
-        else:
-            yield from read_conll(path)
+    return iter(Input(pattern, input_format, documents, text_field))
