@@ -72,6 +72,24 @@ def test_resume_reaches_the_same_state(tmp_path):
     assert results.collect(tmp_path, out) == 0  # finished runs are copied once
 
 
+def test_a_run_moved_and_resumed_keeps_one_best_checkpoint_and_its_best_score(tmp_path):
+    """Scratch to home: the run directory moves between its interrupted part and the resume."""
+    budget = ["trainer.limit_train_batches=3", "trainer.limit_val_batches=2", "trainer.limit_test_batches=1"]
+    first = train(tmp_path / "scratch", "trainer.max_epochs=1", *budget)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (tmp_path / "scratch").rename(tmp_path / "home")
+    resumed = train(tmp_path / "home", "trainer.max_epochs=3", "resume=true", *budget)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "dirpath has changed" not in resumed.stderr
+    checkpoints = tmp_path / "home/run/checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["best.ckpt", "last.ckpt"]
+    best, last = (torch.load(checkpoints / f"{name}.ckpt", map_location="cpu", weights_only=False) for name in ("best", "last"))
+    state = next(v for k, v in last["callbacks"].items() if k.startswith("ModelCheckpoint") and "'monitor': 'val/f1'" in k)
+    assert state["dirpath"] == str(checkpoints) and state["best_model_path"] == str(checkpoints / "best.ckpt")
+    metrics = json.loads((tmp_path / "home/run/metrics.json").read_text())
+    assert best["epoch"] + 1 == metrics["best_epoch"] and round(float(state["best_model_score"]), 6) == round(metrics["dev"]["f1"], 6)
+
+
 @pytest.mark.parametrize("overrides, message", [
     (["main=ncbi2"], "unknown corpus 'ncbi2'"),
     (["aux=nope", "model=cs"], "unknown corpus 'nope'"),
