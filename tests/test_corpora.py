@@ -427,3 +427,28 @@ def test_json_lines_in_a_json_file_are_json_lines(tmp_path):
 
     path = write(tmp_path / "abstracts.json", '{"pmid": "7", "text": "APC mutations."}\n{"pmid": "8", "text": "p53."}\n')
     assert [d.fields["pmid"] for d in read(str(path))] == ["7", "8"]
+
+
+def test_corpus_statistics_count_what_the_files_hold(tmp_path, capsys):
+    """Table 1's counts, for one of ours and a user's folder, against counts made from the raw lines."""
+    from bioner_pl.experiments import corpus_stats
+
+    raw = {}
+    for split, name in (("train", "train"), ("devel", "devel"), ("test", "test")):
+        blocks = (FIXTURE_DATA / "Ex-PTM-IOB" / f"{name}.tsv").read_text().split("\n\n")
+        rows = [[line.split("\t") for line in b.splitlines() if line.strip()] for b in blocks]
+        rows = [r for r in rows if r and r[0][0] != "-DOCSTART-"]
+        raw[split] = (len(rows), sum(len(r) for r in rows), sum(t[-1].startswith("B-") for r in rows for t in r))
+    mine = tmp_path / "mine"
+    for split in raw:
+        write(mine / f"{split}.tsv", (FIXTURE_DATA / "Ex-PTM-IOB" / f"{split}.tsv").read_text())
+    corpus_stats.main(["exptm", str(mine), "--data-dir", str(FIXTURE_DATA)])
+    table = capsys.readouterr().out
+    ours, theirs = [line.split(" | ") for line in table.splitlines() if line.startswith(("| exptm", "| mine"))]
+    expected = " / ".join(f"{raw[s][0]:,}" for s in raw)
+    assert ours[1] == theirs[1] == expected and ours[3] == f"{sum(r[1] for r in raw.values()):,}"
+    assert ours[4] == f"Protein ({sum(r[2] for r in raw.values()):,})"
+    assert ours[5] == "3,653" and theirs[5] == "—"  # the paper's Table 1 beside ours, where it has the corpus
+    with pytest.raises(SystemExit) as stop:
+        corpus_stats.main(["nope", "--data-dir", str(FIXTURE_DATA)])
+    assert stop.value.code == 2 and "unknown corpus 'nope'" in capsys.readouterr().err

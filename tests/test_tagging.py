@@ -53,6 +53,9 @@ BIOC = """<?xml version="1.0" encoding="UTF-8"?>
 </document>
 <document><id>202</id><passage><offset>0</offset></passage></document>
 <document><id>203</id><passage><infon key="type">title</infon><offset>0</offset><text>Colon cancer and APC.</text></passage></document>
+<document><id>204</id><passage><offset>10</offset>
+<sentence><offset>10</offset><text>Nef binds CD4.</text><relation id="R1"><node refid="1" role="a"/></relation></sentence>
+<sentence><offset>25</offset><text>測試 p53 levels.</text></sentence></passage></document>
 </collection>
 """
 
@@ -174,18 +177,19 @@ def test_every_input_format(tmp_path):
     assert [[t.text for t in s] for s in conll.sentences] == [["APC", "gene"], ["Colon"]]
     assert [d.fields.get("id") for d in records(str(tmp_path / "[bc].*"))] == ["x1", "7", "8"]  # a glob, sorted
     (tmp_path / "f.xml").write_text(BIOC)
-    first, empty, third = records(tmp_path / "f.xml")
+    first, empty, third, fourth = records(tmp_path / "f.xml")
     assert first.text == "APC mutations in colon cancer. Familial adenomatous polyposis is inherited. Breast cancer is not."
     assert first.fields["id"] == "201" and first.fields["infons"] == {"journal": "J Test"} and len(first.sentences) == 3
     assert [(p["offset"], p["start"], p["infons"]["type"]) for p in first.fields["passages"]] == [(0, 0, "title"), (31, 31, "abstract")]
     assert isinstance(empty, Rejected) and empty.line == 9 and "document 202 has no passage with text" in empty.problem
     assert third.text == "Colon cancer and APC."
+    assert fourth.text == "Nef binds CD4. 測試 p53 levels." and fourth.fields["passages"][0]["offset"] == 10  # given as sentences
     collection = biocxml.loads(BIOC)
     (tmp_path / "g.json").write_text(biocjson.dumps(collection, indent=2))  # a BioC JSON collection
     (tmp_path / "h.json").write_text("".join(biocjson.dumps(d) + "\n" for d in collection.documents))  # BioC JSON lines
     for name in ("g.json", "h.json"):
         got = records(tmp_path / name)
-        assert [d.text if not isinstance(d, Rejected) else None for d in got] == [first.text, None, third.text]
+        assert [d.text if not isinstance(d, Rejected) else None for d in got] == [first.text, None, third.text, fourth.text]
         assert got[0].fields == first.fields
 
 
@@ -294,7 +298,7 @@ def test_bioc_in_and_out_keeps_passages_and_offsets(trained, tmp_path):
     with open(tmp_path / "out.bioc_json") as f:
         from_json = biocjson.load(f)
     for collection in (from_xml, from_json):
-        assert collection.source == "bioner-pl" and [d.id for d in collection.documents] == ["201", "203"]
+        assert collection.source == "bioner-pl" and [d.id for d in collection.documents] == ["201", "203", "204"]
         assert collection.documents[0].infons == {"journal": "J Test"}
         found = []
         for doc in collection.documents:

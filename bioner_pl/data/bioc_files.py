@@ -100,7 +100,7 @@ def passages(doc: bioc.BioCDocument) -> list[Passage]:
     out = []
     for p in doc.passages:
         text, annotations = p.text, list(p.annotations)
-        if text is None and p.sentences:
+        if not text and p.sentences:
             text = ""
             for s in p.sentences:
                 text += " " * max(s.offset - p.offset - len(text), 0) + (s.text or "")

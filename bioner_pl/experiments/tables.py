@@ -1,7 +1,7 @@
 """The paper's tables with our numbers beside them: python -m bioner_pl.tables [--roots ...] [--out tables]
 
 Reads every run's metrics.json (and error.txt of failed runs) under the output roots and writes,
-for Tables 2, 4, 5, 6, 7 and the ADV-MTM alpha/beta grid, Markdown and CSV with the paper's score,
+for Table 1 (from the corpora, where they are here), Tables 2, 4, 5, 6, 7 and the ADV-MTM alpha/beta grid, Markdown and CSV with the paper's score,
 ours (mean ± std over seeds, n) and the difference, plus PNG charts for Tables 2 and 4; and a
 table of every cell that has runs, with its seeds and wall-clock time per run.
 Cells nobody ran show "—", cells whose every run failed show "failed"; partial sweeps are fine.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from typing import NamedTuple
 
 from omegaconf import OmegaConf
 
+from bioner_pl.data.corpus import DATA_DIR_ENV
+from bioner_pl.errors import InputError
 from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, corpus_name, fine_tuned, protocol_name
 
 MAINS = ["bc2gm", "exptm", "ncbi", "linnaeus"]
@@ -329,14 +332,28 @@ def charts(tables: Tables, out: Path) -> None:
     plt.close(fig)
 
 
-def write(tables: Tables, out: Path, min_epochs: int, with_charts: bool = True) -> None:
-    """tables.md, one CSV per table and the charts of one protocol's runs, into out/."""
+def table1(data_dir: Path):
+    """Table 1 from the corpora themselves (None, with a note, where they are not on this machine)."""
+    from bioner_pl.experiments import corpus_stats
+
+    try:
+        header, rows = corpus_stats.rows(corpus_stats.TABLE1, data_dir, paper()["table1"])
+    except InputError as err:
+        print(f"Table 1 left out: the corpora are not here ({err})")
+        return None
+    return "Table 1: the corpora (ours as training reads them, every split; the paper's beside them)", header, rows
+
+
+def write(tables: Tables, out: Path, min_epochs: int, with_charts: bool = True, corpora=None) -> None:
+    """tables.md, one CSV per table and the charts of one protocol's runs, into out/ (and Table 1,
+    given as `corpora`, first)."""
     out.mkdir(parents=True, exist_ok=True)
     protocol = f"training protocol {tables.protocol}; " if tables.protocol else ""
     report = [f"# Our results beside the paper's\n\nOurs: {tables.embedding} unless the table says otherwise; "
               f"{protocol}runs of at least {min_epochs} epochs; mean ± std over seeds (n). Δ = ours − paper.\n"]
-    for name in ("runs", "table2", "table4", "table5", "table6", "table7", "transformers", "adv_grid"):
-        title, header, rows = getattr(tables, name)()
+    names = ["runs", "table2", "table4", "table5", "table6", "table7", "transformers", "adv_grid"]
+    for name in (["table1"] if corpora else []) + names:
+        title, header, rows = corpora if name == "table1" else getattr(tables, name)()
         report.append(markdown(title, header, rows))
         with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows([header, *rows])
@@ -364,11 +381,15 @@ def main(argv=None) -> Path:
     parser.add_argument("--min-epochs", type=int, default=80,
                         help="leave out shorter runs (the protocol has 80 epochs; 1 for smoke sweeps)")
     parser.add_argument("--no-charts", action="store_true")
+    parser.add_argument("--data-dir", default=os.environ.get(DATA_DIR_ENV, "data"),
+                        help=f"the corpora, for Table 1 (default: ${DATA_DIR_ENV}, else data/; left out where missing)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     cells = collect([Path(r) for r in args.roots if Path(r).exists()], args.min_epochs)
+    corpora = table1(Path(args.data_dir))
     for protocol in sorted({k.protocol for k in cells} | {""}):
-        write(Tables(cells, args.embedding, protocol), out / protocol, args.min_epochs, not args.no_charts)
+        write(Tables(cells, args.embedding, protocol), out / protocol, args.min_epochs, not args.no_charts,
+              corpora if protocol == "" else None)
     return out
 
 
