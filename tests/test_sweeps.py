@@ -87,6 +87,31 @@ def test_protocol_switches_get_their_own_run_dir(overrides, protocol_dir):
     assert job_config("models", job, True).hydra.sweep.subdir == f"cs/exptm__bionlp09/glove50/frac1/{protocol_dir}seed1"
 
 
+def test_the_charts_show_the_spread_over_seeds_and_the_arrows_against_stm(tmp_path):
+    def run(model, aux, seed, f1):
+        metrics = {"model": model, "main": "exptm", "aux": aux, "embedding": "glove50", "fraction": 1.0, "epochs": 80,
+                   "seed": seed, "wall_seconds": 60.0, "test": {"precision": f1, "recall": f1, "f1": f1}}
+        folder = tmp_path / f"{model}-{'-'.join(aux)}-{seed}"
+        folder.mkdir()
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+
+    for seed, f1 in ((1, 0.66), (2, 0.68), (3, 0.70)):
+        run("stm", [], seed, f1)
+    for seed, f1 in ((1, 0.71), (2, 0.72)):
+        run("cs", ["bionlp09"], seed, f1)
+    run("cs", ["jnlpba"], 1, 0.60)
+    cells = tables.Tables(tables.collect([tmp_path]))
+    bars = tables.table2_figure(cells).axes[1]  # exptm
+    errors = [c for c in bars.containers if getattr(c, "has_yerr", False)]
+    lines = errors[0].lines[2][0].get_segments()  # one vertical error line per model: stm fs sp adv cs
+    heights = [round((seg[1][1] - seg[0][1]) / 2, 4) for seg in lines]
+    assert heights[0] == 2.0 and heights[4] == 0.7071 and heights[1:4] == [0, 0, 0]  # std of 66,68,70 and of 71,72
+    assert {t.get_text() for t in bars.texts} == {"n=3", "n=2"}
+    grid = tables.table4_figure(cells).axes[1]
+    labels = {t.get_text() for t in grid.texts}
+    assert "71.5±0.7 ↑\nn=2" in labels and "60.0 ↓\nn=1" in labels and "—" in labels
+
+
 def test_tables_keep_protocol_variants_apart(tmp_path):
     def run(seed, f1, protocol=None):
         metrics = {"model": "stm", "main": "ncbi", "aux": [], "embedding": "glove50", "fraction": 1.0, "epochs": 80,

@@ -61,6 +61,11 @@ class Cell:
         values = self.values(metric, split, seeds)
         return statistics.fmean(values) if values else None
 
+    def std(self, metric: str, split: str = "test") -> float:
+        """The spread over seeds (0 for one seed: no error bar)."""
+        values = self.values(metric, split)
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
     def seeds(self) -> set[int]:
         return {run["seed"] for run in self.runs}
 
@@ -293,43 +298,78 @@ def markdown(title: str, header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
-def charts(tables: Tables, out: Path) -> None:
+def pyplot():
+    """matplotlib's pyplot drawing to files (no display needed), imported only for the charts."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def charts(tables: Tables, out: Path) -> None:
+    plt = pyplot()
+    for name, figure in (("table2", table2_figure), ("table4", table4_figure)):
+        fig = figure(tables)
+        fig.savefig(out / f"{name}.png", dpi=120)
+        plt.close(fig)
+
+
+def table2_figure(tables: Tables):
+    """Table 2 as bars, the paper's beside ours, with the spread over seeds and their number."""
     import numpy as np
 
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.5), sharey=False)
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), sharey=False)
     for ax, main in zip(axes, MAINS):
-        ours = [tables.cell(m, main, tables.paired_aux(m, main)).mean("f1") for m in MODELS]
+        cells = [tables.cell(m, main, tables.paired_aux(m, main)) for m in MODELS]
+        ours = [c.mean("f1") for c in cells]
         theirs = [tables.paper["table2"][main][m]["f1"] for m in MODELS]
         x = np.arange(len(MODELS))
         ax.bar(x - 0.2, theirs, 0.4, label="paper")
-        ax.bar(x + 0.2, [v if v is not None else 0 for v in ours], 0.4, label="ours")
+        ax.bar(x + 0.2, [v if v is not None else 0 for v in ours], 0.4, label="ours (mean ± std over seeds)",
+               yerr=[c.std("f1") for c in cells], capsize=3)
+        for xi, cell, value in zip(x, cells, ours):  # how many seeds each bar is
+            if value is not None:
+                ax.text(xi + 0.2, value + cell.std("f1") + 0.5, f"n={len(cell.values('f1'))}", ha="center", fontsize=7)
         ax.set_xticks(x, MODELS)
         ax.set_title(main)
         ax.set_ylim(min(theirs) - 15, 100)
     axes[0].set_ylabel("test F1 (%)")
-    axes[0].legend()
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "table2.png", dpi=120)
-    plt.close(fig)
+    return fig
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+
+def table4_figure(tables: Tables):
+    """Table 4 as two grids, the paper's and ours: F1, ± std and n over seeds, ↑/↓ against STM."""
+    import numpy as np
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4))
+    ours = [[tables.cell("cs", m, (a,)) for a in AUXS] for m in MAINS]
     for ax, (name, grid) in zip(axes, [("paper", [[tables.paper["table4"][m][a] for a in AUXS] for m in MAINS]),
-                                       ("ours", [[tables.cell("cs", m, (a,)).mean("f1") for a in AUXS] for m in MAINS])]):
+                                       ("ours", [[c.mean("f1") for c in row] for row in ours])]):
         values = np.array([[np.nan if v is None else v for v in row] for row in grid], dtype=float)
         ax.imshow(values, cmap="viridis", aspect="auto")
         ax.set_xticks(range(len(AUXS)), AUXS)
         ax.set_yticks(range(len(MAINS)), MAINS)
-        ax.set_title(f"Table 4 CS-MTM F1: {name}")
+        ax.set_title(f"Table 4 CS-MTM F1: {name} (↑/↓ against STM)")
         for i, row in enumerate(values):
             for j, v in enumerate(row):
-                ax.text(j, i, "—" if np.isnan(v) else f"{v:.1f}", ha="center", va="center", color="w")
+                if np.isnan(v):
+                    label = "—"
+                elif name == "paper":
+                    label = f"{v:.1f} {'↑' if v > tables.paper['table2'][MAINS[i]]['stm']['f1'] else '↓'}"
+                else:
+                    cell = ours[i][j]
+                    n = len(cell.values("f1"))
+                    label = (f"{v:.1f}" + (f"±{cell.std('f1'):.1f}" if n > 1 else "")
+                             + f" {tables.arrow(MAINS[i], cell)}\nn={n}")
+                ax.text(j, i, label, ha="center", va="center", color="k" if np.isnan(v) else "w", fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "table4.png", dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def table1(data_dir: Path):
