@@ -13,7 +13,7 @@ from seqeval.metrics import classification_report
 from bioner_pl import data as ds
 from bioner_pl.data.columns import write_predictions
 from bioner_pl.errors import InputError, exits_cleanly
-from bioner_pl.scoring import entity_scores
+from bioner_pl.scoring import MATCH_VIEWS, entity_scores, match_views
 from bioner_pl.tagging.checkpoint import head_index, load_module
 from bioner_pl.tagging.tagger import Tagger
 
@@ -33,13 +33,19 @@ def evaluate(cfg: DictConfig) -> dict:
     print(f"{corpus.name} {cfg.split} with head {datasets[head]}: precision {scores['precision']:.4f} "
           f"recall {scores['recall']:.4f} F1 {scores['f1']:.4f}")
     print(classification_report(gold, pred, digits=4, zero_division=0))
+    views = match_views(gold, pred)  # a second view; exact match above stays the headline
+    print("partial-match views (nervaluate):")
+    for view, name in MATCH_VIEWS.items():
+        print(f"  {name:32s} precision {views[view]['precision']:.4f} recall {views[view]['recall']:.4f} "
+              f"F1 {views[view]['f1']:.4f}")
     # by default beside the run directory's checkpoints/ folder, or beside an export folder
     ckpt = Path(cfg.ckpt).resolve()
     where = ckpt.parent if ckpt.is_dir() else ckpt.parent.parent
     output = Path(cfg.output) if cfg.output else where / f"{corpus.name}_{cfg.split}_predictions.tsv"
     write_predictions(output, sentences, dict(enumerate(pred)))
     output.with_suffix(".json").write_text(json.dumps({"dataset": corpus.name, "split": cfg.split,
-                                                       "head": datasets[head], **scores}, indent=2) + "\n")
+                                                       "head": datasets[head], **scores, "match_views": views},
+                                                      indent=2) + "\n")
     return scores
 
 

@@ -46,6 +46,19 @@ def test_errors_are_split_into_overlapping_and_outright(tmp_path):
     pred = [["B-X", "O", "O", "O"], ["B-X", "O"], ["B-X", "I-X"]]
     table = compare([str(write_predictions(tmp_path / "p.tsv", sentences, pred))], resamples=10)
     assert f"| {tmp_path / 'p.tsv'} | 3 | 3 | 2 (1) | 2 (1) |" in table
+    # the partial-match views (nervaluate): the span cut short counts half under partial, fully for its type
+    assert "| run | F1 strict (boundary and type) | F1 exact boundary, any type | F1 partial overlap (counted half) " \
+           "| F1 type, on any overlap |" in table
+    assert f"| {tmp_path / 'p.tsv'} | 33.33 | 33.33 | 50.00 | 66.67 |" in table
+
+
+def test_the_strict_view_is_the_headline_score(test_split):
+    from bioner_pl.scoring import match_views
+
+    gold, pred = [list(s.tags) for s in test_split], corrupt(test_split, 3)
+    views, headline = match_views(gold, pred), entity_scores(gold, pred)
+    assert views["strict"] == pytest.approx(headline, abs=1e-12)
+    assert views["strict"]["f1"] < views["partial"]["f1"] < views["ent_type"]["f1"]
 
 
 def test_pairs_separate_only_what_the_test_set_can(tmp_path, test_split):

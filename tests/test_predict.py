@@ -95,6 +95,9 @@ def test_evaluate_reproduces_training_f1(trained, tmp_path):
     assert scores["precision"] == pytest.approx(metrics["test"]["precision"], abs=1e-12)
     assert (tmp_path / "pred.tsv").read_text() == (trained / "test_predictions.tsv").read_text()
     assert "Disease" in result.stdout
+    views = scores["match_views"]  # the second view: strict is the headline, partial credits overlaps
+    assert views["strict"]["f1"] == pytest.approx(scores["f1"], abs=1e-12) and views["partial"]["f1"] >= scores["f1"]
+    assert "partial-match views (nervaluate):" in result.stdout and "partial overlap (counted half)" in result.stdout
 
 
 @pytest.mark.parametrize("content, message", [

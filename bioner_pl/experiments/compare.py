@@ -9,7 +9,9 @@ than an entity missed or made up outright); and for every pair the F1 difference
 interval (both runs scored on the same resampled sentences): where that interval holds 0, this
 test set cannot separate the two runs, whatever their point scores say. Percentile bootstrap
 (scipy.stats). It measures the test set's sampling noise only; how much a score moves with the
-training seed (the ± over seeds in `make tables`) comes on top.
+training seed (the ± over seeds in `make tables`) comes on top. A last table gives each run's F1
+under the partial-match views (nervaluate: strict, exact boundary, partial overlap, type) as
+other taggers report them; exact match stays the headline.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 
 from bioner_pl.data import read_columns
 from bioner_pl.errors import InputError, exits_cleanly
+from bioner_pl.scoring import MATCH_VIEWS, match_views
 
 PREDICTION_FILES = ("test_predictions.tsv", "test_predictions.tsv.gz")
 
@@ -35,6 +38,7 @@ class Run:
     counts: np.ndarray  # (3, sentences): correct, predicted and gold entities of each sentence
     sentences: list      # (tokens, gold tags) of each sentence, to check that runs share a test set
     errors: np.ndarray   # missed and spurious entities, and how many of each overlap one on the other side
+    views: dict          # P/R/F1 under each partial-match view
 
     @classmethod
     def load(cls, path: str) -> Run:
@@ -48,7 +52,8 @@ class Run:
         entities = [(set(get_entities(list(gold))), set(get_entities(list(pred)))) for _, gold, pred in sentences]
         counts = np.array([entity_counts(*pair) for pair in entities]).T
         errors = np.array([error_counts(*pair) for pair in entities]).sum(0)
-        return cls(path, counts, [(tokens, gold) for tokens, gold, _ in sentences], errors)
+        views = match_views([list(gold) for _, gold, _ in sentences], [list(pred) for _, _, pred in sentences])
+        return cls(path, counts, [(tokens, gold) for tokens, gold, _ in sentences], errors, views)
 
     def scores(self) -> tuple[float, float, float]:
         correct, predicted, gold = self.counts.sum(1)
@@ -123,6 +128,10 @@ def compare(paths: list[str], resamples: int = 10_000, seed: int = 0, confidence
         verdict = "A higher" if low > 0 else "B higher" if high < 0 else "no"
         lines.append(f"| {a.name} | {b.name} | {100 * (a.scores()[2] - b.scores()[2]):+.2f} "
                      f"| {100 * low:+.2f} – {100 * high:+.2f} | {verdict} |")
+    lines += ["", "| run | " + " | ".join(f"F1 {name}" for name in MATCH_VIEWS.values()) + " |",
+              "|---|" + "---|" * len(MATCH_VIEWS)]
+    for run in runs:
+        lines.append(f"| {run.name} | " + " | ".join(f"{100 * run.views[v]['f1']:.2f}" for v in MATCH_VIEWS) + " |")
     return "\n".join(lines)
 
 
