@@ -37,7 +37,7 @@ ifdef SMOKE
 override ARGS += trainer=smoke out_root=outputs/smoke logger=csv
 endif
 
-.PHONY: results sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables partners
+.PHONY: results sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables partners casestudy
 sweep-models: setup            # Table 2
 	$(SWEEP) models $(ARGS)
 sweep-pairs: setup             # Table 4 (+ the STM baselines of its arrows)
@@ -50,6 +50,11 @@ sweep-embeddings: setup        # Table 7 (embedding files: see conf/embedding/)
 	$(SWEEP) embeddings $(ARGS)
 sweep-adv: setup               # ADV-MTM alpha x beta grid
 	$(SWEEP) adv $(ARGS)
+
+CASE_A ?= results/runs/stm/exptm__none/glove50/frac1/seed1
+CASE_B ?= results/runs/cs/exptm__bionlp09/glove50/frac1/seed1
+casestudy: setup              # Table 8 for every test sentence (Markdown + one HTML page; the screenshot needs chromium)
+	$(PYTHON) -m bioner_pl.casestudy $(CASE_A) $(CASE_B) out=results/casestudy/exptm screenshot=docs/images/casestudy-exptm.png $(ARGS)
 
 partners: setup               # which auxiliary corpus helps a main one: successive halving on dev F1
 	$(PYTHON) -m bioner_pl.partners $(ARGS)

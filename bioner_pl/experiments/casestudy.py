@@ -12,8 +12,8 @@ ending dropped), with how they are tagged there: the evidence the paper gives by
 (the whole phrase before one of its words, a tagged occurrence before an untagged one, shorter
 sentences first), a few per case, and how often each form is tagged as what in each corpus.
 
-Writes DIR/casestudy.md (GitHub renders it: gold in bold, a run's prediction underlined, as the
-paper's Table 8) and DIR/casestudy.html (one self-contained page, no external assets: entities
+Writes DIR/casestudy.md (the counts) with DIR/casestudy-<group>.md (the cases; GitHub renders
+them: gold in bold, a run's prediction underlined, as the paper's Table 8) and DIR/casestudy.html (one self-contained page, no external assets: entities
 coloured by type, filters by group and type, search; `#group=...&type=...&q=...` in its address
 sets them). One pair of runs: with several seeds, pass the pair you want (`make casestudy` uses
 seed 1 of each).
@@ -26,6 +26,10 @@ import html
 import json
 import os
 import re
+import shutil
+import signal
+import subprocess
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -259,23 +263,27 @@ def tagged_summary(tagged: dict) -> str:
                      for corpus, forms in tagged.items() if forms) or "no form of these words in the training data"
 
 
-def markdown(main: str, run_a: Run, run_b: Run, cases: list[Case], sentences: list[dict]) -> str:
+def markdown(main: str, run_a: Run, run_b: Run, cases: list[Case], sentences: list[dict]) -> dict[str, str]:
+    """File name -> Markdown: casestudy.md (what the runs are, the counts, links) and one file per
+    group (casestudy-<group>.md), each small enough for GitHub to render."""
     by_id = {s["id"]: s for s in sentences}
     types = {s["type"] for sentence in sentences for side in ("gold", "a", "b") for s in sentence[side]}
     counts = Counter(c.group for c in cases)
-    lines = [f"# Case study: {run_a.label()} (A) and {run_b.label()} (B) on the {main} test set", "",
+    index = [f"# Case study: {run_a.label()} (A) and {run_b.label()} (B) on the {main} test set", "",
              f"A = `{run_a.path}`, B = `{run_b.path}`. Every test sentence where the two differ on an entity; "
              "**bold**: the gold entity, <ins>underlined</ins>: the run's prediction. Under each case, training "
-             "sentences that hold the same words or a close form, and how often each form is tagged as what there.",
+             "sentences that hold the same words or a close form, and how often each form is tagged as what there. "
+             "The same as one page with filters and search: [casestudy.html](casestudy.html).",
              "", "| what happened | cases | right: A | right: B | right: neither |", "|---|---|---|---|---|"]
+    files = {}
     for group, name in GROUPS.items():
         right = Counter(c.right for c in cases if c.group == group)
-        lines.append(f"| {name} | {counts[group]} | {right['a']} | {right['b']} | {right['neither']} |")
-    for group, name in GROUPS.items():
-        lines += ["", f"## {name} ({counts[group]})"]
+        index.append(f"| [{name}](casestudy-{group}.md) | {counts[group]} | {right['a']} | {right['b']} | {right['neither']} |")
+        lines = [f"# {name}: {run_a.label()} (A) and {run_b.label()} (B) on the {main} test set ({counts[group]})", "",
+                 "**bold**: the gold entity, <ins>underlined</ins>: the run's prediction. [All groups](casestudy.md)."]
         for case in (c for c in cases if c.group == group):
             sentence = by_id[case.sentence]
-            lines += ["", f"### sentence {case.sentence + 1}: {html.escape(case.words)}", "",
+            lines += ["", f"## sentence {case.sentence + 1}: {html.escape(case.words)}", "",
                       f"- A ({run_a.label()}): {marked(sentence['tokens'], sentence['gold'], sentence['a'], len(types) > 1)}",
                       f"- B ({run_b.label()}): {marked(sentence['tokens'], sentence['gold'], sentence['b'], len(types) > 1)}",
                       f"- tagged in training: {tagged_summary(case.tagged)}"]
@@ -284,10 +292,44 @@ def markdown(main: str, run_a: Run, run_b: Run, cases: list[Case], sentences: li
                 gold = [asdict(s) for s in e.entities]
                 lines.append(f"  - {e.corpus} train, sentence {e.sentence + 1}: "
                              f"{marked(e.tokens, gold, match, False, e.match)}")
-    return "\n".join(lines) + "\n"
+        files[f"casestudy-{group}.md"] = "\n".join(lines) + "\n"
+    return {"casestudy.md": "\n".join(index) + "\n", **files}
 
 
 # ---- HTML ----------------------------------------------------------------------------------------
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+
+def browser() -> str | None:
+    """A Chromium on PATH (Debian's chromium), for the screenshot and the page's test."""
+    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
+
+
+def headless(args: list[str], timeout: float = 120) -> str:
+    """Headless Chromium on `args` (--dump-dom URL: the DOM after the page's script ran;
+    --screenshot=PNG URL); its stdout. A fresh profile each time; stopped by its own process
+    group if it outlives `timeout`."""
+    binary = browser()
+    if binary is None:
+        raise InputError("no Chromium found (chromium, chromium-browser or google-chrome on PATH); "
+                         "on Debian: apt-get install chromium")
+    profile = tempfile.mkdtemp(prefix="bioner-chromium-")
+    command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+               f"--user-data-dir={profile}", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise InputError(f"Chromium did not finish in {timeout:g} s: {' '.join(args)}") from None
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    if process.returncode:
+        raise InputError(f"Chromium failed (exit {process.returncode}): {err.strip().splitlines()[-1:] or ''}")
+    return out
+
 
 def page(main: str, run_a: Run, run_b: Run, cases: list[Case], sentences: list[dict]) -> str:
     """One self-contained page: the data as JSON, rendered by the template's script."""
@@ -309,6 +351,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--data-dir", default=os.environ.get(ds.DATA_DIR_ENV, "data"),
                         help=f"where the corpora are (default: ${ds.DATA_DIR_ENV}, else data/); also data_dir=DIR")
     parser.add_argument("--evidence", type=int, default=EVIDENCE_PER_CORPUS, help="training sentences per corpus and case")
+    parser.add_argument("--screenshot", help="also a PNG of the page, taken by headless Chromium; also screenshot=PNG")
     # key=value, as the other commands take options
     return parser.parse_args([f"--{a.split('=', 1)[0].replace('_', '-')}={a.split('=', 1)[1]}"
                               if re.match(r"^[a-z_]+=", a) else a for a in argv])
@@ -324,9 +367,13 @@ def main(argv=None) -> Path:
     main_corpus, cases, sentences = case_study(run_a, run_b, aux, Path(args.data_dir), args.evidence)
     out = Path(args.out or f"casestudy/{main_corpus}")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "casestudy.md").write_text(markdown(main_corpus, run_a, run_b, cases, sentences), encoding="utf-8")
+    for name, text in markdown(main_corpus, run_a, run_b, cases, sentences).items():
+        (out / name).write_text(text, encoding="utf-8")
     (out / "casestudy.html").write_text(page(main_corpus, run_a, run_b, cases, sentences), encoding="utf-8")
+    if args.screenshot:
+        headless(["--window-size=1280,1100", f"--screenshot={Path(args.screenshot).resolve()}",
+                  (out / "casestudy.html").resolve().as_uri() + "#group=found-by-b"])
     counts = Counter(c.group for c in cases)
     print(f"{len(cases)} cases in {len(sentences)} sentences (" + ", ".join(f"{GROUPS[g]} {counts[g]}" for g in GROUPS)
-          + f") -> {out}/casestudy.md, casestudy.html")
+          + f") -> {out}/casestudy.md (and one per group), casestudy.html")
     return out
