@@ -370,7 +370,10 @@ def main(argv=None) -> Path:
     for name, text in markdown(main_corpus, run_a, run_b, cases, sentences).items():
         (out / name).write_text(text, encoding="utf-8")
     (out / "casestudy.html").write_text(page(main_corpus, run_a, run_b, cases, sentences), encoding="utf-8")
-    if args.screenshot:
+    if args.screenshot and browser() is None:  # the pages are written; only the picture needs a browser
+        print("no Chromium found: no screenshot (on Debian: apt-get install chromium)", file=sys.stderr)
+    elif args.screenshot:
+        Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
         headless(["--window-size=1280,1100", f"--screenshot={Path(args.screenshot).resolve()}",
                   (out / "casestudy.html").resolve().as_uri() + "#group=found-by-b"])
     counts = Counter(c.group for c in cases)
