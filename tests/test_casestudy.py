@@ -145,7 +145,13 @@ def test_an_8000_sentence_test_set_opens_in_seconds(tmp_path):
     assert int(dom.xpath("string(//body/@data-rendered-ms)")) < 5000  # measured ~1 s here: see docs/experiments.md
 
 
-def test_no_browser_is_one_line(monkeypatch):
+def test_no_browser_is_one_line_and_the_pages_are_written_without_one(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(casestudy.InputError, match="no Chromium"):
         casestudy.headless(["--dump-dom", "about:blank"])
+    test = ds.load_split("exptm", "test", FIXTURE_DATA, None)[:20]
+    run_a = make_run(tmp_path / "stm", test, corrupt(test, 3), "stm")
+    run_b = make_run(tmp_path / "cs", test, [list(s.tags) for s in test], "cs", ["bionlp09"])
+    out = casestudy.main([run_a, run_b, f"out={tmp_path / 'out'}", f"data_dir={FIXTURE_DATA}", f"screenshot={tmp_path / 'x.png'}"])
+    assert (out / "casestudy.html").exists() and not (tmp_path / "x.png").exists()
+    assert "no Chromium found: no screenshot" in capsys.readouterr().err
