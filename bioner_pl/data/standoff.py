@@ -212,8 +212,13 @@ def looks_like_bioc(path: Path) -> bool:
     name = path.name.lower().removesuffix(".gz")
     if not name.endswith((".xml", ".json", ".jsonl")):
         return False
-    head = read_text(path)[:4096]
+    with open_binary(path) as binary:  # its head only: read_bioc reads the whole file once
+        head = binary.read(4096).decode("utf-8", errors="replace")
     return "<collection" in head or '"documents"' in head or '"passages"' in head
+
+
+def open_binary(path: Path):
+    return gzip.open(path) if path.suffix == ".gz" else open(path, "rb")
 
 
 def read_bioc(path: str | Path, types: dict | None = None) -> list[Sentence]:
@@ -223,7 +228,7 @@ def read_bioc(path: str | Path, types: dict | None = None) -> list[Sentence]:
     name the document's line (XML) and the annotation's id. `types`: the type map."""
     path = Path(path)
     report, sentences, first_line = Report(path, types or {}), [], {}
-    with gzip.open(path) if path.suffix == ".gz" else open(path, "rb") as binary:
+    with open_binary(path) as binary:
         for line, doc in bioc_files.documents(binary):
             if isinstance(doc, str):
                 raise InputError(doc, path, line)
