@@ -40,7 +40,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 from bioner_pl import data as ds
 from bioner_pl.data import read_columns
 from bioner_pl.errors import InputError, exits_cleanly
-from bioner_pl.experiments.compare import PREDICTION_FILES
+from bioner_pl.experiments.compare import PREDICTION_FILES, prediction_file
 
 GROUPS = {
     "found-by-b": "found by B only",
@@ -98,12 +98,12 @@ class Run:
     @classmethod
     def load(cls, path: str) -> Run:
         folder = Path(path)
-        found = [folder / name for name in PREDICTION_FILES if (folder / name).exists()]
-        if not folder.is_dir() or not found:
+        found = prediction_file(folder) if folder.is_dir() else None
+        if found is None:
             raise InputError(f"not a finished run directory (no {' or '.join(PREDICTION_FILES)})", folder)
         metrics_file = folder / "metrics.json"
         metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
-        return cls(folder, metrics, read_columns(found[0], ("token", "gold", "pred")))
+        return cls(folder, metrics, read_columns(found, ("token", "gold", "pred")))
 
     def label(self) -> str:
         """STM, CS-MTM + bionlp09, ... (the folder's name for a run without metrics.json)."""

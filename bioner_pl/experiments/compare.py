@@ -44,10 +44,10 @@ class Run:
     def load(cls, path: str) -> Run:
         file = Path(path)
         if file.is_dir():
-            found = [file / name for name in PREDICTION_FILES if (file / name).exists()]
-            if not found:
+            found = prediction_file(file)
+            if found is None:
                 raise InputError(f"no {' or '.join(PREDICTION_FILES)} here: not a finished run", file)
-            file = found[0]
+            file = found
         sentences = read_columns(file, ("token", "gold", "pred"))
         entities = [(set(get_entities(list(gold))), set(get_entities(list(pred)))) for _, gold, pred in sentences]
         counts = np.array([entity_counts(*pair) for pair in entities]).T
@@ -58,6 +58,11 @@ class Run:
     def scores(self) -> tuple[float, float, float]:
         correct, predicted, gold = self.counts.sum(1)
         return correct / max(predicted, 1), correct / max(gold, 1), f1(*self.counts)
+
+
+def prediction_file(run_dir: Path) -> Path | None:
+    """A run directory's test predictions (plain, or gzipped by `make results`); None if it has none."""
+    return next((run_dir / name for name in PREDICTION_FILES if (run_dir / name).exists()), None)
 
 
 def entity_counts(gold_entities: set, pred_entities: set) -> tuple[int, int, int]:
