@@ -29,7 +29,8 @@ def test_an_export_loads_without_pickle_and_tags_exactly_as_its_checkpoint(tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors"]
     config = json.loads((out / "config.json").read_text())
-    assert config["datasets"] == ["ncbi", "bionlp09"] and config["arch"]["_target_"] == "bioner_pl.models.CrossSharing"
+    assert config["datasets"] == ["ncbi", "bionlp09"] and config["arch"]["name"] == "cs"
+    assert config["version"] == 2 and config["embedding"] == {"kind": "word_char"}
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: bioner-pl") and "- `bionlp09`: Protein" in card
     sentences = [list(tokens) for tokens, _ in read_columns(FIXTURE_DATA / "NCBI-disease-IOB" / "test.tsv")]
@@ -47,12 +48,12 @@ def test_an_export_loads_without_pickle_and_tags_exactly_as_its_checkpoint(tmp_p
 def test_an_export_that_names_a_foreign_class_or_is_not_ours_is_refused(tmp_path):
     out = export(load_module(OLD), tmp_path / "shared")
     config = json.loads((out / "config.json").read_text())
-    config["arch"]["_target_"] = "os.system"
+    config["arch"] = {"_target_": "os.system"}
     (out / "config.json").write_text(json.dumps(config))
     with pytest.raises(InputError, match="asks for architecture 'os.system', which is not one of ours"):
         Tagger.load(out)
     (out / "config.json").write_text("{}")
     with pytest.raises(InputError, match="not a bioner-pl export"):
         Tagger.load(out)
-    with pytest.raises(InputError, match="not a bioner-pl export: cannot read config.json"):
+    with pytest.raises(InputError, match="not a bioner-pl export: config.json is missing"):
         Tagger.load(tmp_path)

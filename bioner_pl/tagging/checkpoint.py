@@ -1,4 +1,12 @@
-"""Loading a trained checkpoint for tagging, and choosing its head (the tagging itself: tagger.Tagger)."""
+"""Loading a trained tagger for tagging (a checkpoint or an export folder), and choosing its head
+(the tagging itself: tagger.Tagger).
+
+A file is data: nothing in it runs, and nothing is built that the file's own weights do not fill.
+A checkpoint is read with torch's weights-only unpickler (tensors and plain data only), memory-
+mapped, after checking that its zip holds no compressed entry that could inflate; an export with
+no pickle at all. Its description of the network is checked against tagging.tagger_file's schema,
+the network is first built on the meta device (no memory) and its shapes compared with the
+weights', and only then built for real and filled."""
 
 from __future__ import annotations
 
@@ -9,54 +17,84 @@ from pathlib import Path
 import torch
 
 from bioner_pl.errors import InputError, refused_pickle
-from bioner_pl.models import ARCHITECTURES
+from bioner_pl.files import inside, read_json, regular_file
 from bioner_pl.models.module import TaggerModule
-
-# The architectures a checkpoint may name: ours, under every path a release of ours has written.
-KNOWN_TARGETS = {f"{module}.{cls.__name__}" for cls in ARCHITECTURES.values()
-                 for module in ("bioner_pl.models", "bioner_pl.models.architectures")}
-# The embedding layers it may name besides the default word vectors + char-CNN.
-KNOWN_EMBEDDINGS = {"bioner_pl.models.transformer.TransformerWords"}
-# Training settings that checkpoints written before the optimizer became a config group carry
-# (RMSprop's lr and alpha, the lr decay): tagging needs none of them.
-OLD_TRAINING_KEYS = ("lr", "rms_alpha", "lr_decay")
-
-
-def check_targets(hparams: dict, path: Path) -> None:
-    """Refuse a checkpoint or export whose architecture or embedding layer is not one of ours."""
-    target = (hparams.get("arch") or {}).get("_target_")
-    if target not in KNOWN_TARGETS:
-        raise InputError(f"the checkpoint asks for architecture {target!r}, which is not one of ours", path)
-    embedding = (hparams.get("embedding") or {}).get("_target_")
-    if hparams.get("embedding") is not None and embedding not in KNOWN_EMBEDDINGS:
-        raise InputError(f"the checkpoint asks for embedding layer {embedding!r}, which is not one of ours", path)
+from bioner_pl.tagging.tagger_file import CONFIG, FORMAT, MAX_CONFIG_BYTES, VERSION, WEIGHTS, TaggerFile, tagger_file
 
 
 def load_module(path: str | Path) -> TaggerModule:
     """A bioner-pl checkpoint or export folder (tagging.export), on the CPU, in eval mode; anything
-    else is a clear error. Nothing in the file runs: a checkpoint is read with torch's weights-only
-    unpickler, an export with no pickle at all, and the architecture must be one of ours."""
+    else is a one-line InputError naming the file."""
     path = Path(path)
-    if path.is_dir():
-        from bioner_pl.tagging.export import load_export
+    spec, weights = read_export(path) if path.is_dir() else read_checkpoint(path)
+    return build(spec, weights, path)
 
-        return load_export(path)
-    if not path.is_file():
-        raise InputError("checkpoint not found", path)
-    try:  # torch's weights-only unpickler: tensors and plain data only, so nothing in the file can run
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+
+def read_checkpoint(path: Path) -> tuple[TaggerFile, dict[str, torch.Tensor]]:
+    size = regular_file(path, what="checkpoint")
+    try:  # torch writes its zip uncompressed: a compressed entry could inflate far beyond the file
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise InputError(f"not a PyTorch checkpoint ({err})", path) from None
+    if any(e.compress_type != zipfile.ZIP_STORED or e.file_size > size for e in entries):
+        raise InputError("not a PyTorch checkpoint: it holds compressed entries, which torch never writes; refused", path)
+    try:  # the weights-only unpickler: tensors and plain data only, so nothing in the file can run
+        raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError as err:
         raise refused_pickle(err, path) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError) as err:
-        raise InputError(f"not a PyTorch checkpoint ({type(err).__name__}: {err})", path) from None
-    hparams = dict(raw.get("hyper_parameters", {})) if isinstance(raw, dict) else {}
-    if not {"arch", "tag_sets", "words", "chars"} <= set(hparams) or "state_dict" not in raw:
+    except RecursionError:
+        raise InputError("not a PyTorch checkpoint: it nests too deeply; refused", path) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError, KeyError, TypeError) as err:
+        raise InputError(f"not a PyTorch checkpoint ({type(err).__name__}: {str(err)[:200]})", path) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("hyper_parameters"), dict) or "state_dict" not in raw:
         raise InputError("not a bioner-pl checkpoint (no vocabularies / tag sets in it)", path)
-    check_targets(hparams, path)
-    for key in OLD_TRAINING_KEYS:
-        hparams.pop(key, None)
-    module = TaggerModule(**hparams)
-    module.load_state_dict(raw["state_dict"])
+    spec = tagger_file(raw["hyper_parameters"], path, "hyper-parameters")
+    state = raw["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(k, str) and k.startswith("net.") for k in state):
+        raise InputError("not a bioner-pl checkpoint: its state_dict is not our network's", path)
+    return spec, {key.removeprefix("net."): value for key, value in state.items()}
+
+
+def read_export(folder: Path) -> tuple[TaggerFile, dict[str, torch.Tensor]]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    config = read_json(inside(folder, CONFIG), MAX_CONFIG_BYTES, CONFIG) if (folder / CONFIG).exists() else None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise InputError(f"not a bioner-pl export: {CONFIG} is missing or does not say format: {FORMAT!r}", folder)
+    if config.get("version") not in range(1, VERSION + 1):
+        raise InputError(f"{CONFIG} is version {str(config.get('version'))[:20]}; this bioner-pl reads 1 to {VERSION} "
+                         "(a newer bioner-pl wrote it?)", folder)
+    spec = tagger_file({k: v for k, v in config.items() if k not in ("format", "version")}, folder / CONFIG, CONFIG)
+    weights = inside(folder, WEIGHTS)
+    regular_file(weights, what=WEIGHTS)
+    try:  # safetensors: a header and raw tensors, checked by the library to lie within the file
+        return spec, load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise InputError(f"cannot read the weights ({str(err).splitlines()[0][:200] if str(err) else type(err).__name__})",
+                         weights) from None
+
+
+def build(spec: TaggerFile, weights: dict[str, torch.Tensor], path: Path) -> TaggerModule:
+    """The module `spec` describes, filled with `weights`; refused where they do not fit, so that a
+    few bytes of config cannot make us allocate a network the weights do not pay for."""
+    arguments = spec.module_arguments()
+    with torch.device("meta"):  # shapes only: no memory, whatever sizes the file asks for
+        expected = TaggerModule(**arguments).net.state_dict()
+    if weights.keys() != expected.keys():
+        odd = sorted(weights.keys() - expected.keys()) or sorted(expected.keys() - weights.keys())
+        raise InputError(f"the weights do not fit the network it describes (first difference: {odd[0][:100]!r})", path)
+    for name, tensor in weights.items():
+        if not isinstance(tensor, torch.Tensor) or tensor.shape != expected[name].shape:
+            raise InputError(f"weights {name!r} have shape {tuple(getattr(tensor, 'shape', ()))}, where the network it "
+                             f"describes needs {tuple(expected[name].shape)}", path)
+        if tensor.is_floating_point() != expected[name].is_floating_point():
+            raise InputError(f"weights {name!r} are {tensor.dtype}, where the network needs {expected[name].dtype}", path)
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise InputError(f"weights {name!r} hold NaN or infinite values; refused", path)
+    module = TaggerModule(**arguments)
+    module.net.load_state_dict(weights)
     return module.eval()
 
 

@@ -116,7 +116,7 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
     trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True)
     dev, test = module.scores.get("val"), module.scores.get("test")  # None where limit_*_batches=0
     metrics = {
-        "model": cfg.model.name, "arch": {k: v for k, v in cfg.model.arch.items() if k != "_target_"},
+        "model": cfg.model.name, "arch": {k: v for k, v in cfg.model.arch.items() if k not in ("_target_", "name")},
         "main": datamodule.names[0], "aux": datamodule.names[1:], "embedding": cfg.embedding.name,
         "fraction": cfg.fraction, "seed": cfg.seed,
         "protocol": {k: cfg[k] for k in PROTOCOL_SWITCHES},

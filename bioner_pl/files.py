@@ -1,0 +1,88 @@
+"""Files someone else may have made (a checkpoint, an export folder, a run directory, a leftover
+output): read as data, never trusted. Regular files only, links not followed where we write, sizes
+checked before memory is spent, paths kept inside the folder they belong to, and structures
+walked within a budget before anything expands them. Every refusal is an InputError: one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import torch
+
+from bioner_pl.errors import InputError
+
+MiB = 1 << 20
+
+
+def regular_file(path: Path, max_bytes: int | None = None, what: str = "file") -> int:
+    """The size of `path`, which must be a regular file (not a FIFO, a device or a folder) of at
+    most `max_bytes`; following a link is fine here, where the user named the path."""
+    try:
+        info = path.stat()
+    except OSError as err:
+        raise InputError(f"{what} not found ({err.strerror})", path) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{what} is not a regular file; refused", path)
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise InputError(f"{what} is {info.st_size:,} bytes, more than the {max_bytes:,} allowed; refused", path)
+    return info.st_size
+
+
+def inside(folder: Path, name: str, what: str = "file") -> Path:
+    """folder/name, resolved; it must lie inside `folder` (no '..', no absolute path, no link out)."""
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise InputError(f"{what} {name!r} lies outside its folder; refused", folder)
+    return path
+
+
+def read_json(path: Path, max_bytes: int, what: str = "file"):
+    """A JSON file of at most `max_bytes`, parsed; anything else is one line."""
+    regular_file(path, max_bytes, what)
+    try:
+        return json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{what} is not JSON ({err})", path) from None
+    except RecursionError:
+        raise InputError(f"{what} nests too deeply to be ours; refused", path) from None
+
+
+def check_budget(value, path: object, max_nodes: int, max_depth: int = 32) -> None:
+    """Walk plain data (dicts, lists, strings, numbers; tensors are leaves) as a tree, counting
+    every visit: shared references count each time, so a small pickle or JSON whose references
+    expand into billions of leaves is refused before anything (a schema check, a copy) expands it."""
+    stack, nodes = [(value, 0)], 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > max_nodes:
+            raise InputError(f"holds more than {max_nodes:,} values; refused before expanding them", path)
+        if depth > max_depth:
+            raise InputError(f"nests deeper than {max_depth} levels; refused", path)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for pair in item.items() for v in pair)
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, depth + 1) for v in item)
+        elif not (item is None or isinstance(item, (str, bytes, int, float, bool, torch.Tensor, torch.Size))):
+            raise InputError(f"holds a {type(item).__name__}, which is not plain data; refused", path)
+
+
+def open_own(path: Path, mode: str = "ab"):
+    """Open a file of ours to append or rewrite: a link or anything but a regular file where it
+    should be is refused (a leftover replaced by a link would send our bytes elsewhere)."""
+    flags = {"ab": os.O_WRONLY | os.O_APPEND | os.O_CREAT, "r+b": os.O_RDWR, "rb": os.O_RDONLY,
+             "a": os.O_WRONLY | os.O_APPEND | os.O_CREAT, "wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+             "w": os.O_WRONLY | os.O_CREAT | os.O_TRUNC}[mode]
+    try:  # O_NOFOLLOW: a link is an error; O_NONBLOCK: a FIFO does not hang the open
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as err:
+        raise InputError(f"cannot open it as a file of ours ({err.strerror}); a link or a special file "
+                         "is refused", path) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError("is not a regular file; refused", path)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"}))
