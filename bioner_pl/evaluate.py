@@ -38,9 +38,10 @@ def evaluate(cfg: DictConfig) -> dict:
     for view, name in MATCH_VIEWS.items():
         print(f"  {name:32s} precision {views[view]['precision']:.4f} recall {views[view]['recall']:.4f} "
               f"F1 {views[view]['f1']:.4f}")
-    # by default beside the run directory's checkpoints/ folder, or beside an export folder
+    # by default in the run directory of a checkpoint in its checkpoints/ folder, else beside the
+    # checkpoint file or export folder
     ckpt = Path(cfg.ckpt).resolve()
-    where = ckpt.parent if ckpt.is_dir() else ckpt.parent.parent
+    where = ckpt.parent.parent if ckpt.is_file() and ckpt.parent.name == "checkpoints" else ckpt.parent
     output = Path(cfg.output) if cfg.output else where / f"{corpus.name}_{cfg.split}_predictions.tsv"
     write_predictions(output, sentences, dict(enumerate(pred)))
     output.with_suffix(".json").write_text(json.dumps({"dataset": corpus.name, "split": cfg.split,

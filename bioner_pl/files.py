@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import stat
+import zipfile
 from pathlib import Path
 
 import torch
 
-from bioner_pl.errors import InputError
+from bioner_pl.errors import InputError, refused_pickle
 
 MiB = 1 << 20
 
@@ -51,7 +53,7 @@ def read_json(path: Path, max_bytes: int, what: str = "file"):
 
 
 def check_budget(value, path: object, max_nodes: int, max_depth: int = 32) -> None:
-    """Walk plain data (dicts, lists, strings, numbers; tensors are leaves) as a tree, counting
+    """Walk plain data (dicts and lists; anything else is a leaf) as a tree, counting
     every visit: shared references count each time, so a small pickle or JSON whose references
     expand into billions of leaves is refused before anything (a schema check, a copy) expands it."""
     stack, nodes = [(value, 0)], 0
@@ -66,8 +68,6 @@ def check_budget(value, path: object, max_nodes: int, max_depth: int = 32) -> No
             stack.extend((v, depth + 1) for pair in item.items() for v in pair)
         elif isinstance(item, (list, tuple)):
             stack.extend((v, depth + 1) for v in item)
-        elif not (item is None or isinstance(item, (str, bytes, int, float, bool, torch.Tensor, torch.Size))):
-            raise InputError(f"holds a {type(item).__name__}, which is not plain data; refused", path)
 
 
 def open_own(path: Path, mode: str = "ab"):
@@ -86,3 +86,27 @@ def open_own(path: Path, mode: str = "ab"):
         raise InputError("is not a regular file; refused", path)
     os.set_blocking(fd, True)
     return os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"}))
+
+
+def load_torch_file(path: Path, max_values: int = 4_000_000):
+    """A file torch.save wrote (a checkpoint), as plain data and tensors: torch's weights-only
+    unpickler (nothing in the file can run), memory-mapped, after checking that its zip holds no
+    compressed entry that could inflate (torch never compresses), and walked within a budget."""
+    size = regular_file(path, what="checkpoint")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise InputError(f"not a PyTorch checkpoint ({err})", path) from None
+    if any(e.compress_type != zipfile.ZIP_STORED or e.file_size > size for e in entries):
+        raise InputError("not a PyTorch checkpoint: it holds compressed entries, which torch never writes; refused", path)
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError as err:
+        raise refused_pickle(err, path) from None
+    except RecursionError:
+        raise InputError("not a PyTorch checkpoint: it nests too deeply; refused", path) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError, KeyError, TypeError) as err:
+        raise InputError(f"not a PyTorch checkpoint ({type(err).__name__}: {str(err)[:200]})", path) from None
+    check_budget(raw, path, max_values)
+    return raw

@@ -327,9 +327,10 @@ def test_shards_interrupted_and_rerun_equal_the_unsharded_output(trained, tmp_pa
     assert first.returncode == 0, first.stderr[-3000:]
     shard = tmp_path / "sharded.out.shards" / "1-of-3.out"
     index = shard.with_name(shard.name + ".index")
-    # interrupt shard 1: two batches and some bytes of a third on disk, the third's index half written
-    kept = index.read_text().splitlines()[:8]
-    size = sum(int(line.split()[1]) for line in kept)
+    # interrupt shard 1: two batches and some bytes of a third on disk, the third's journal line half written
+    kept = index.read_text().splitlines()[:9]  # the journal's header, then a line per document
+    assert kept[0].startswith("# bioner-pl tagging journal")
+    size = sum(int(line.split()[1]) for line in kept[1:])
     shard.with_name(shard.name + ".part").write_bytes(shard.read_bytes()[: size + 30])
     shard.with_name(shard.name + ".part.index").write_text("\n".join(kept) + "\n" + kept[-1].split()[0][:1])
     shard.unlink()

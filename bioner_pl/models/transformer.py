@@ -327,9 +327,20 @@ class TransformerWords(nn.Module):
         save_file({"states": states.contiguous()}, str(path), metadata={"sentences": json.dumps(sentences)})
 
     def load_cache(self, path: Path) -> None:
-        from safetensors import safe_open
+        """A resumed run's features, saved by save_cache; a file that is not that is refused."""
+        from safetensors import SafetensorError, safe_open
 
-        with safe_open(str(path), "pt") as f:
-            sentences, states = json.loads(f.metadata()["sentences"]), f.get_tensor("states")
-        rows = torch.cumsum(torch.tensor([0, *map(len, sentences)]), 0).tolist()
+        try:
+            with safe_open(str(path), "pt") as f:
+                sentences, states = json.loads((f.metadata() or {}).get("sentences", "null")), f.get_tensor("states")
+        except (SafetensorError, OSError, ValueError, RecursionError) as err:
+            raise InputError(f"not a feature cache of ours ({str(err)[:200]}); remove it to compute the features "
+                             "afresh", path) from None
+        lengths = [len(s) for s in sentences] if isinstance(sentences, list) and all(
+            isinstance(s, list) and all(isinstance(w, str) for w in s) for s in sentences) else None
+        if (lengths is None or states.dim() != 3 or states.shape[0] != sum(lengths) or states.shape[2] != self.out_dim
+                or not states.is_floating_point() or not torch.isfinite(states).all()):
+            raise InputError("not a feature cache of this run (its sentences and features do not agree); remove it "
+                             "to compute the features afresh", path)
+        rows = torch.cumsum(torch.tensor([0, *lengths]), 0).tolist()
         self.cache = {tuple(s): states[rows[k] : rows[k + 1]] for k, s in enumerate(sentences)}

@@ -10,14 +10,12 @@ weights', and only then built for real and filled."""
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
 
-from bioner_pl.errors import InputError, refused_pickle
-from bioner_pl.files import inside, read_json, regular_file
+from bioner_pl.errors import InputError
+from bioner_pl.files import inside, load_torch_file, read_json, regular_file
 from bioner_pl.models.module import TaggerModule
 from bioner_pl.tagging.tagger_file import CONFIG, FORMAT, MAX_CONFIG_BYTES, VERSION, WEIGHTS, TaggerFile, tagger_file
 
@@ -31,22 +29,7 @@ def load_module(path: str | Path) -> TaggerModule:
 
 
 def read_checkpoint(path: Path) -> tuple[TaggerFile, dict[str, torch.Tensor]]:
-    size = regular_file(path, what="checkpoint")
-    try:  # torch writes its zip uncompressed: a compressed entry could inflate far beyond the file
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as err:
-        raise InputError(f"not a PyTorch checkpoint ({err})", path) from None
-    if any(e.compress_type != zipfile.ZIP_STORED or e.file_size > size for e in entries):
-        raise InputError("not a PyTorch checkpoint: it holds compressed entries, which torch never writes; refused", path)
-    try:  # the weights-only unpickler: tensors and plain data only, so nothing in the file can run
-        raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except pickle.UnpicklingError as err:
-        raise refused_pickle(err, path) from None
-    except RecursionError:
-        raise InputError("not a PyTorch checkpoint: it nests too deeply; refused", path) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError, KeyError, TypeError) as err:
-        raise InputError(f"not a PyTorch checkpoint ({type(err).__name__}: {str(err)[:200]})", path) from None
+    raw = load_torch_file(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("hyper_parameters"), dict) or "state_dict" not in raw:
         raise InputError("not a bioner-pl checkpoint (no vocabularies / tag sets in it)", path)
     spec = tagger_file(raw["hyper_parameters"], path, "hyper-parameters")

@@ -1,8 +1,8 @@
 """Tagging a collection, streamed, in shards, resumable (what `python -m bioner_pl.predict` runs).
 
 Input and output go a batch of documents at a time, so memory does not grow with the input.
-The output is written under a temporary name (`<output>.part`) with an index of the documents
-done; a rerun continues after the last complete batch, and the finished file is renamed into
+The output is written under a temporary name (`<output>.part`) with a journal of the documents
+done (`Journal`); a rerun checks what it finds and continues after the last complete batch, and the finished file is renamed into
 place. With num_shards=N, shard I tags documents I, I+N, I+2N, ... into `<output>.shards/`;
 merge=true then interleaves the shards into `output` in input order, byte for byte the
 unsharded output (brat: every shard writes its documents' files into the same folder). A BioC
@@ -12,6 +12,7 @@ collection gets its header and footer when finished (a shard holds only its docu
 from __future__ import annotations
 
 import glob
+import hashlib
 import heapq
 import json
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from bioner_pl import cluster
 from bioner_pl.errors import InputError
+from bioner_pl.files import open_own
 from bioner_pl.tagging import readers, writers
 from bioner_pl.tagging.readers import Rejected
 from bioner_pl.tagging.tagger import Tagger
@@ -100,60 +102,106 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-class Progress:
-    """A shard's output in progress: `<target>.part` and its index, one line per document done
-    (`<document number> <bytes>`, or `<number> rejected`), appended after the batch's bytes are on
-    disk, so the index never runs ahead of the output."""
+class Journal:
+    """A shard's output in progress: `<target>.part` and its journal `<target>.part.index`, a
+    header naming the job, then one line per document done (`<number> <bytes> <digest>`, or
+    `<number> rejected <digest>`; the digest is of the input document), appended after the batch's
+    bytes are on disk, so the journal never runs ahead of the output.
 
-    def __init__(self, target: Path, format: str, shard: int, shards: int):
+    A rerun trusts leftovers only as far as they check out: both must be regular files (a link is
+    refused, not followed), the header must name this job, the numbers must be this shard's in
+    order, the bytes must be in the .part file, and every document the journal says is done must
+    be, digest for digest, the input's document of that number."""
+
+    def __init__(self, target: Path, format: str, shard: int, shards: int, job: dict):
         brat = format == "brat"
-        self.target, self.format, self.brat, self.shards = target, format, brat, shards
+        self.target, self.format, self.brat, self.shards, self.shard = target, format, brat, shards, shard
         self.part = target / f".part-{shard}-of-{shards}" if brat else target.with_name(target.name + ".part")
         self.index = self.part.with_name(self.part.name + ".index")
         self.done = done_marker(target, shard, shards) if brat else target
-        self.last, size, complete = -1, 0, 0
-        if self.index.exists():
-            for line in self.index.read_text().splitlines(keepends=True):
-                number, _, value = line.partition(" ")
-                if not line.endswith("\n") or not value.strip():
-                    break  # a line cut short: the batch it belongs to is redone
-                self.last, complete = int(number), complete + len(line)
-                size += 0 if value.strip() == "rejected" else int(value)
-            with open(self.index, "r+b") as f:
-                f.truncate(complete)
+        self.header = f"{JOURNAL} {json.dumps(job, sort_keys=True)}\n"
+        self.digests: dict[int, str] = {}
+        size = 0
         if brat:
             target.mkdir(parents=True, exist_ok=True)
-            self.out = None
         else:
             self.part.parent.mkdir(parents=True, exist_ok=True)
-            self.out = open(self.part, "ab")
-            self.out.truncate(size)  # bytes of a batch whose index lines never made it
-        self.log = open(self.index, "a", encoding="utf-8")
+        if os.path.lexists(self.index):
+            size = self._read_journal()
+        else:
+            with open_own(self.index, "wb") as f:
+                f.write(self.header.encode("utf-8"))
+        self.out = None
+        if not brat:
+            self.out = open_own(self.part, "ab")
+            if os.fstat(self.out.fileno()).st_size < size:
+                self.out.close()
+                raise InputError(f"its journal says {size:,} bytes were written, but the file holds fewer: not "
+                                 "leftovers of ours; remove it and its .index to start afresh", self.part)
+            self.out.truncate(size)  # bytes of a batch whose journal lines never made it
+        self.log = open_own(self.index, "a")
 
-    def write(self, entries: list[tuple[int, bytes | dict | None]]) -> None:
-        """(document number, its output) of one batch: bytes, brat files, or None (rejected)."""
+    @property
+    def last(self) -> int:
+        return max(self.digests, default=-1)
+
+    def _read_journal(self) -> int:
+        """Check the leftover journal (see the class), cut off a line cut short; the bytes done."""
+        with open_own(self.index, "r+b") as f:
+            size_on_disk = os.fstat(f.fileno()).st_size
+            if size_on_disk > MAX_JOURNAL_BYTES:
+                raise InputError("is too large to be a journal of ours; refused", self.index)
+            lines = f.read().decode("utf-8", "replace").splitlines(keepends=True)
+            if not lines or lines[0] != self.header:
+                raise InputError("is the journal of another tagging job (or not one of ours): remove it and its "
+                                 ".part to start afresh, or write to another output", self.index)
+            complete, size, expected = len(lines[0].encode("utf-8")), 0, self.shard
+            for line in lines[1:]:
+                fields = line.split()
+                if not line.endswith("\n") or len(fields) != 3:
+                    break  # a line cut short: the batch it belongs to is redone
+                number, written, digest = fields
+                if number != str(expected) or not (written == "rejected" or written.isdigit()) or len(digest) != 16:
+                    raise InputError(f"line {line.strip()[:60]!r} is not what a journal of ours holds; remove it "
+                                     "and its .part to start afresh", self.index)
+                self.digests[expected] = digest
+                size += 0 if written == "rejected" else int(written)
+                complete += len(line.encode("utf-8"))
+                expected += self.shards
+            f.truncate(complete)
+        return size
+
+    def confirm(self, number: int, record) -> None:
+        """A document the journal says is done: it must be the one that was tagged."""
+        if self.digests.get(number) != digest(record):
+            raise InputError(f"the input's document {number} is not the one its journal recorded: the input "
+                             "changed since the interrupted run; remove the .part and .index to start afresh", self.index)
+
+    def write(self, entries: list[tuple[int, bytes | dict | None, str]]) -> None:
+        """(document number, its output, its digest) of one batch: bytes, brat files, or None (rejected)."""
         lines = []
-        for number, data in entries:
+        for number, data, sign in entries:
             if data is None:
-                lines.append(f"{number} rejected\n")
+                lines.append(f"{number} rejected {sign}\n")
             elif self.brat:
                 for name, text in data.items():
                     tmp = self.target / f".{name}.tmp"
-                    tmp.write_text(text, encoding="utf-8")
+                    with open_own(tmp, "w") as f:
+                        f.write(text)
                     os.replace(tmp, self.target / name)
-                lines.append(f"{number} 0\n")
+                lines.append(f"{number} 0 {sign}\n")
             else:
                 self.out.write(data)
-                lines.append(f"{number} {len(data)}\n")
+                lines.append(f"{number} {len(data)} {sign}\n")
         if self.out:
             self.out.flush()
             os.fsync(self.out.fileno())
         self.log.write("".join(lines))
         self.log.flush()
-        self.last = entries[-1][0] if entries else self.last
+        self.digests.update((number, sign) for number, _, sign in entries)
 
     def finish(self) -> None:
-        """Put the output in place; a shard keeps its index for the merge."""
+        """Put the output in place; a shard keeps its journal for the merge."""
         self.log.close()
         if self.brat:
             os.replace(self.index, self.done)
@@ -163,7 +211,7 @@ class Progress:
             os.replace(self.index, self.target.with_name(self.target.name + ".index"))
         elif self.format in writers.CONTAINERS:  # one pass over the documents, into their container
             tmp = self.target.with_name(self.target.name + ".tmp")
-            with open(tmp, "wb") as out:
+            with open_own(tmp, "wb") as out:
                 writers.assemble(self.format, (data for _, data in indexed(self.part, self.index)), out)
             os.replace(tmp, self.target)
             self.part.unlink()
@@ -182,11 +230,26 @@ class Progress:
             self.part.unlink(missing_ok=True)
 
 
+JOURNAL = "# bioner-pl tagging journal 2"
+MAX_JOURNAL_BYTES = 1 << 30  # ~20 million documents' lines
+
+
+def digest(record) -> str:
+    """16 hex digits that tell one input document (or rejected record) from another."""
+    text = record.record if isinstance(record, Rejected) else record.text
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
 def indexed(path: Path, index: Path):
-    """(document number, its bytes) of an output written with an index, rejects left out."""
-    numbers = index.read_text().split()
+    """(document number, its bytes) of an output written with a journal, rejects left out; the
+    sizes must add up to no more than the file holds."""
+    numbers = [line.split() for line in index.read_text(encoding="utf-8").splitlines()[1:]]
+    if not all(len(n) == 3 and n[0].isdigit() and (n[1] == "rejected" or n[1].isdigit()) for n in numbers):
+        raise InputError("is not a journal of ours; refused", index)
+    if sum(int(size) for _, size, _ in numbers if size != "rejected") > path.stat().st_size:
+        raise InputError("its journal lists more bytes than it holds: not an output of ours", path)
     with open(path, "rb") as f:
-        for number, size in zip(numbers[::2], numbers[1::2]):
+        for number, size, _ in numbers:
             if size != "rejected":
                 yield int(number), f.read(int(size))
 
@@ -200,7 +263,7 @@ def merge_shards(output: Path, shards: int, format: str) -> Path:
                          "run them first", missing[0])
 
     tmp = output.with_name(output.name + ".part")
-    with open(tmp, "wb") as out:
+    with open_own(tmp, "wb") as out:
         shards = (indexed(p, p.with_name(p.name + ".index")) for p in parts)
         writers.assemble(format, (data for _, data in heapq.merge(*shards)), out)
     os.replace(tmp, output)
@@ -237,9 +300,11 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
     source = readers.Input(str(input), input_format, documents, text_field)
     tagger = Tagger.load(ckpt, head=head, device=device, batch_size=batch_size,
                          confidences=confidences, precision=str(precision))
-    progress = Progress(target, format, shard, shards)
-    if progress.last >= 0:
-        print(f"{target}: resuming after document {progress.last} (its index says so)", file=sys.stderr)
+    job = {"input": str(input), "input_format": input_format, "documents": documents, "text_field": text_field,
+           "format": format, "shard": shard, "shards": shards}
+    journal = Journal(target, format, shard, shards, job)
+    if journal.last >= 0:
+        print(f"{target}: resuming after document {journal.last} (its journal says so)", file=sys.stderr)
     rejects_path = (target / f"rejects-{shard}-of-{shards}.jsonl" if brat
                     else target.with_name(target.name + ".rejects.jsonl"))
     rejects, seen = None, [-1]
@@ -249,19 +314,28 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
             seen[0] = n
             yield n, record
 
-    mine = ((n, r) for n, r in numbered() if n % shards == shard and n > progress.last)
+    def mine():
+        for n, record in numbered():
+            if n % shards != shard:
+                continue
+            if n <= journal.last:
+                journal.confirm(n, record)  # done before: it must be the same document
+            else:
+                yield n, record
+
+    todo = mine()
     counts, started = {"documents": 0, "sentences": 0, "entities": 0, "rejected": 0}, time.time()
     write = writers.brat_files if brat else writers.WRITERS[format]
     meter = Meter(source, progress_every)
     try:
-        while batch := list(islice(mine, documents_per_batch)):
+        while batch := list(islice(todo, documents_per_batch)):
             for number, record in batch:
                 if isinstance(record, Rejected):
                     if on_error == "raise":
-                        if progress.last < 0:  # nothing written yet, now or by an earlier attempt: leave nothing behind
-                            progress.abandon()
+                        if journal.last < 0:  # nothing written yet, now or by an earlier attempt: leave nothing behind
+                            journal.abandon()
                         raise record.error()
-                    rejects = rejects or open(rejects_path, "a", encoding="utf-8")
+                    rejects = rejects or open_own(rejects_path, "a")
                     rejects.write(json.dumps({"path": str(record.path), "line": record.line, "problem": record.problem,
                                               "record": record.record}, ensure_ascii=False) + "\n")
                     rejects.flush()
@@ -270,25 +344,28 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
             entries, tagged = [], iter(docs)
             for number, record in batch:
                 if isinstance(record, Rejected):
-                    entries.append((number, None))
+                    entries.append((number, None, digest(record)))
                     continue
                 doc = next(tagged)
                 text = write(doc, number)
-                entries.append((number, text if brat else text.encode("utf-8")))
+                entries.append((number, text if brat else text.encode("utf-8"), digest(doc)))
                 counts["documents"] += 1
                 counts["sentences"] += len(doc.sentences)
                 counts["entities"] += len(doc.entities)
-            progress.write(entries)
+            journal.write(entries)
             meter.update(counts)
-            if cluster.terminating():  # a requeue or preemption: stop where the index is whole
+            if cluster.terminating():  # a requeue or preemption: stop where the journal is whole
                 raise SystemExit(f"bioner-pl: SLURM took this attempt away after document {batch[-1][0]}; "
                                  f"the requeued job resumes {target} from there")
     finally:
         meter.close()
     if seen[0] < 0:
-        progress.abandon()
+        journal.abandon()
         raise InputError("empty input: nothing to tag", input)
-    progress.finish()
+    if seen[0] < journal.last:
+        raise InputError(f"its journal lists document {journal.last}, but the input has {seen[0] + 1}: not this "
+                         "input's leftovers; remove the .part and .index to start afresh", journal.index)
+    journal.finish()
     if rejects:
         rejects.close()
     seconds = time.time() - started

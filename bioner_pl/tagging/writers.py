@@ -5,6 +5,7 @@ put between the collection's header and footer when the output is finished (CONT
 from __future__ import annotations
 
 import json
+import hashlib
 import re
 
 import bioc
@@ -50,6 +51,9 @@ def as_conll(doc: Document, index: int) -> str:
 def brat_files(doc: Document, index: int) -> dict[str, str]:
     name = re.sub(r"[^\w.-]", "_", str(doc_id(doc, index)))
     name = f"doc{name}" if isinstance(doc_id(doc, index), int) else name
+    if len(name.encode()) > 100 or name.startswith("."):  # every file system takes 255 bytes; a leading dot hides it
+        short = name.lstrip(".").encode()[:80].decode(errors="ignore")
+        name = f"{short}-{hashlib.blake2b(name.encode(), digest_size=6).hexdigest()}"
     ann = "".join(f"T{n}\t{e.type} {e.start} {e.end}\t{e.text}\n" for n, e in enumerate(doc.entities, 1))
     return {f"{name}.txt": doc.text, f"{name}.ann": ann}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pickle
 import shutil
 import time
 from pathlib import Path
@@ -22,11 +21,13 @@ from bioner_pl import cluster
 from bioner_pl.data import corpus as ds
 from bioner_pl.data.columns import write_predictions
 from bioner_pl.data.datamodule import MultiTaskDataModule
-from bioner_pl.errors import InputError, causes, refused_pickle
+from bioner_pl.errors import InputError, causes
+from bioner_pl.files import MiB, load_torch_file, read_json
 from bioner_pl.models.blocks import WordCharEmbedding, bf16_lstm_runs_on
 from bioner_pl.models.module import TaggerModule
 from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list
 from bioner_pl.training import tracking
+from bioner_pl.training.callbacks import CheckpointRecords
 
 log = logging.getLogger("bioner_pl")
 
@@ -48,7 +49,9 @@ def train(cfg: DictConfig, out_dir: Path, paper_f1: Callable[[dict], float | Non
     continuing = bool(cfg.resume) or cluster.requeued()
     resume = continuing and last_ckpt.exists()
     if continuing and metrics_path.exists():
-        finished = json.loads(metrics_path.read_text())
+        finished = read_json(metrics_path, MiB, "metrics.json")
+        if not isinstance(finished, dict) or not isinstance(finished.get("epochs"), int):
+            raise InputError("not a run record of ours (no number of epochs): remove it, or overwrite=true", metrics_path)
         if finished["epochs"] >= cfg.trainer.max_epochs:
             log.info("%s: finished earlier, nothing to do", metrics_path)
             return finished
@@ -96,7 +99,7 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
     # A multi-task step trains one dataset's head (and private encoder): the others get no gradient,
     # which DDP must be told about.
     strategy = {"ddp": "ddp_find_unused_parameters_true"}.get(cfg.trainer.strategy, cfg.trainer.strategy)
-    trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=list(callbacks.values()), logger=loggers,
+    trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=[*callbacks.values(), CheckpointRecords()], logger=loggers,
                                                   default_root_dir=str(out_dir), plugins=cluster.plugins(),
                                                   strategy=strategy)
     if str(trainer.precision).startswith("bf16") and not bf16_lstm_runs_on(trainer.strategy.root_device):
@@ -105,12 +108,15 @@ def fit_and_test(cfg: DictConfig, out_dir: Path, loggers: list, callbacks: dict,
     features = out_dir / FEATURES
     if getattr(module.net.embedding, "cached", False):
         frozen_features(module.net.embedding, datamodule, features, trainer.strategy.root_device, trainer.global_rank == 0)
-    try:  # weights-only: a run directory from elsewhere cannot run code through its last.ckpt
-        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from), weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise refused_pickle(err, resume_from) from None
+    # A run directory may come from elsewhere: its checkpoints are read as data before Lightning
+    # loads them (weights-only, within a budget; CheckpointRecords then checks the paths they record).
+    if resume_from is not None:
+        load_torch_file(resume_from)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from and str(resume_from), weights_only=True)
     fit_seconds, fitted = clock.seconds, time.time()  # validate/test load best.ckpt's clock too
     best = checkpoint.best_model_path or latest.best_model_path or None
+    if best:
+        load_torch_file(Path(best))
     best_epoch = torch.load(best, map_location="cpu", weights_only=True)["epoch"] + 1 if best else trainer.current_epoch
     trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True)
     trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True)
