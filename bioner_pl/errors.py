@@ -23,7 +23,16 @@ def refused_pickle(err: Exception, path: object) -> InputError:
     if asked:
         return InputError(f"refused: the file asks to call {asked.group(1)}, which no checkpoint of ours "
                           "needs; nothing of it ran", path)
-    return InputError(f"not a PyTorch checkpoint ({err})", path)
+    # torch's message is a paragraph; its reason is the line after "WeightsUnpickler error:"
+    reason = re.search(r"WeightsUnpickler error:\s*(.+)", str(err)) or re.search(r"(.+)", str(err))
+    return InputError(f"refused: not a checkpoint torch's weights-only loader reads "
+                      f"({reason.group(1).strip()[:200] if reason else type(err).__name__}); nothing of it ran", path)
+
+
+def first_line(err: BaseException, limit: int = 200) -> str:
+    """What an exception says, as one line (for a message that must stay one line)."""
+    lines = str(err).strip().splitlines()
+    return lines[0][:limit] if lines else type(err).__name__
 
 
 def causes(err: BaseException | None):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from bioner_pl.errors import InputError, refused_pickle
+from bioner_pl.errors import InputError, first_line, refused_pickle
 
 MiB = 1 << 20
 
@@ -47,7 +47,7 @@ def read_json(path: Path, max_bytes: int, what: str = "file"):
     try:
         return json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{what} is not JSON ({err})", path) from None
+        raise InputError(f"{what} is not JSON ({first_line(err)})", path) from None
     except RecursionError:
         raise InputError(f"{what} nests too deeply to be ours; refused", path) from None
 
@@ -97,7 +97,7 @@ def load_torch_file(path: Path, max_values: int = 4_000_000):
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError) as err:
-        raise InputError(f"not a PyTorch checkpoint ({err})", path) from None
+        raise InputError(f"not a PyTorch checkpoint ({first_line(err)})", path) from None
     if any(e.compress_type != zipfile.ZIP_STORED or e.file_size > size for e in entries):
         raise InputError("not a PyTorch checkpoint: it holds compressed entries, which torch never writes; refused", path)
     try:
@@ -107,6 +107,6 @@ def load_torch_file(path: Path, max_values: int = 4_000_000):
     except RecursionError:
         raise InputError("not a PyTorch checkpoint: it nests too deeply; refused", path) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError, KeyError, TypeError) as err:
-        raise InputError(f"not a PyTorch checkpoint ({type(err).__name__}: {str(err)[:200]})", path) from None
+        raise InputError(f"not a PyTorch checkpoint ({type(err).__name__}: {first_line(err)})", path) from None
     check_budget(raw, path, max_values)
     return raw

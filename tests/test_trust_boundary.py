@@ -297,6 +297,20 @@ def test_deep_nesting_is_one_line(tmp_path):
     refused(folder, "nests too deeply|nests deeper")
 
 
+@pytest.mark.parametrize("pickled", [b"](" * 100_000 + b"]" + b"e" * 100_000, b"(" * 10 + b"l" * 10])
+def test_a_deep_or_foreign_pickle_is_one_line(tmp_path, pickled):
+    """100,000 nested lists (which a recursive walk would die on), and an opcode torch's
+    weights-only unpickler does not take, each as a checkpoint's data.pkl."""
+    import zipfile
+
+    torch.save({"hyper_parameters": {}, "state_dict": {}}, tmp_path / "base.ckpt")
+    with zipfile.ZipFile(tmp_path / "base.ckpt") as base, \
+            zipfile.ZipFile(tmp_path / "crafted.ckpt", "w", zipfile.ZIP_STORED) as out:
+        for info in base.infolist():
+            out.writestr(info, b"\x80\x02" + pickled + b"." if info.filename.endswith("data.pkl") else base.read(info))
+    refused(tmp_path / "crafted.ckpt", "nests deeper than 32 levels|refused: not a checkpoint torch's weights-only")
+
+
 def test_an_interpolation_is_text_never_resolved(tmp_path, monkeypatch):
     monkeypatch.setenv("BIONER_SECRET", "s3cr3t-value")
     folder = crafted_export(tmp_path, lambda c: c["info"].update(model="${oc.env:BIONER_SECRET}"))

@@ -24,7 +24,7 @@ import torch
 from pydantic import Field, ValidationInfo, field_validator
 from torch import Tensor, nn
 
-from bioner_pl.errors import InputError
+from bioner_pl.errors import InputError, first_line
 from bioner_pl.models.blocks import Dropout, RealTokens
 from bioner_pl.models.registry import EMBEDDINGS, PartOptions
 
@@ -180,8 +180,7 @@ def load_pretrained(model: str, files: dict[str, str] | None):
                 config = AutoConfig.from_pretrained(tmp, **local)
                 return AutoTokenizer.from_pretrained(tmp, **local), AutoModel.from_config(config, trust_remote_code=False), files
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-                first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-                raise InputError(f"embedding.files: the stored tokenizer or model config does not load ({first})") from None
+                raise InputError(f"embedding.files: the stored tokenizer or model config does not load ({first_line(err)})") from None
         source = model_directory(model)
         try:
             tokenizer, encoder = AutoTokenizer.from_pretrained(source), AutoModel.from_pretrained(source)
@@ -334,7 +333,7 @@ class TransformerWords(nn.Module):
             with safe_open(str(path), "pt") as f:
                 sentences, states = json.loads((f.metadata() or {}).get("sentences", "null")), f.get_tensor("states")
         except (SafetensorError, OSError, ValueError, RecursionError) as err:
-            raise InputError(f"not a feature cache of ours ({str(err)[:200]}); remove it to compute the features "
+            raise InputError(f"not a feature cache of ours ({first_line(err)}); remove it to compute the features "
                              "afresh", path) from None
         lengths = [len(s) for s in sentences] if isinstance(sentences, list) and all(
             isinstance(s, list) and all(isinstance(w, str) for w in s) for s in sentences) else None

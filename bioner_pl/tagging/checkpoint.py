@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from bioner_pl.errors import InputError
+from bioner_pl.errors import InputError, first_line
 from bioner_pl.files import inside, load_torch_file, read_json, regular_file
 from bioner_pl.models.module import TaggerModule
 from bioner_pl.tagging.tagger_file import CONFIG, FORMAT, MAX_CONFIG_BYTES, VERSION, WEIGHTS, TaggerFile, tagger_file
@@ -55,8 +55,7 @@ def read_export(folder: Path) -> tuple[TaggerFile, dict[str, torch.Tensor]]:
     try:  # safetensors: a header and raw tensors, checked by the library to lie within the file
         return spec, load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise InputError(f"cannot read the weights ({str(err).splitlines()[0][:200] if str(err) else type(err).__name__})",
-                         weights) from None
+        raise InputError(f"cannot read the weights ({first_line(err)})", weights) from None
 
 
 def build(spec: TaggerFile, weights: dict[str, torch.Tensor], path: Path) -> TaggerModule:
