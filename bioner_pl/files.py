@@ -110,3 +110,46 @@ def load_torch_file(path: Path, max_values: int = 4_000_000):
         raise InputError(f"not a PyTorch checkpoint ({type(err).__name__}: {first_line(err)})", path) from None
     check_budget(raw, path, max_values)
     return raw
+
+
+# A record (a line, a document, an XML element) larger than this is refused before it is read
+# whole: far above a PubMed abstract (~2 KB) or a PMC full text (~100 KB to a few MB).
+MAX_RECORD_BYTES = 64 * MiB
+
+
+def bounded_lines(binary, limit: int = MAX_RECORD_BYTES):
+    """(line number, bytes) of a binary file, read in bounded pieces: a line longer than `limit`
+    comes as (number, None), skipped without ever being held whole, and reading goes on."""
+    number = 0
+    while raw := binary.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):  # the rest of it, a piece at a time
+                raw = binary.readline(MiB)
+            yield number, None
+            continue
+        yield number, raw
+
+
+class RecordTooLarge(Exception):
+    """Raised by BoundedReader: more than `limit` bytes read since the last record ended."""
+
+
+class BoundedReader:
+    """A file object for a streaming parser (lxml's iterparse) that refuses to read more than
+    `limit` bytes since the caller last said a record ended (`record_ended`): one huge element
+    cannot fill memory before the parser hands it over."""
+
+    def __init__(self, binary, limit: int = MAX_RECORD_BYTES):
+        self.binary, self.limit, self.since = binary, limit, 0
+
+    def read(self, size: int = -1) -> bytes:
+        piece = max(1, min(MiB, self.limit // 4))  # a parser reads ahead: a piece's worth at most
+        data = self.binary.read(min(size, piece) if size and size > 0 else piece)
+        self.since += len(data)
+        if self.since > self.limit:
+            raise RecordTooLarge(self.limit)
+        return data
+
+    def record_ended(self) -> None:
+        self.since = 0

@@ -18,6 +18,8 @@ from bioc import biocjson, biocxml
 from bioc.biocxml.encoder import encode_document
 from lxml import etree
 
+from bioner_pl.files import MAX_RECORD_BYTES, MiB, BoundedReader, RecordTooLarge, bounded_lines
+
 DOCUMENT_KEYS = ("passages",)  # what makes a JSON object a BioC document
 
 
@@ -31,20 +33,29 @@ class Passage:
     annotations: list  # bioc.BioCAnnotation, locations in the document's offsets
 
 
-def documents(binary) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
+def documents(binary, limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
     """(line, document) for every document of a BioC XML or JSON file opened as `binary`; a
     document that cannot be read comes as (line, problem) and reading goes on (broken XML: the
-    rest of the file is skipped, and the problem says so)."""
+    rest of the file is skipped, and the problem says so). A document (a collection, for BioC
+    JSON that is not JSON lines) of more than `limit` bytes is a problem, found before it is
+    read whole."""
     head = binary.peek(64)[:64].lstrip() if hasattr(binary, "peek") else b"<"
-    yield from (_xml(binary) if head.startswith(b"<") else _json(binary))
+    yield from (_xml(binary, limit) if head.startswith(b"<") else _json(binary, limit))
 
 
-def _xml(binary) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
-    parsed = etree.iterparse(binary, events=("end",), tag="document", resolve_entities=False,
+def too_large(limit: int, what: str = "a document", rest_skipped: bool = True) -> str:
+    return (f"{what} of more than {limit:,} bytes (max_record_mb={limit // MiB})"
+            + ("; the rest of this file is skipped" if rest_skipped else ": set aside without reading it whole"))
+
+
+def _xml(binary, limit: int) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
+    source = BoundedReader(binary, limit)
+    parsed = etree.iterparse(source, events=("end",), tag="document", resolve_entities=False,
                              no_network=True, load_dtd=False, huge_tree=True)
     line = 1
     try:
         for _, element in parsed:
+            source.record_ended()
             line = element.sourceline or line
             xml = etree.tostring(element, encoding="unicode", with_tail=False)
             try:
@@ -56,22 +67,44 @@ def _xml(binary) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
                 del element.getparent()[0]
     except etree.XMLSyntaxError as err:
         yield err.lineno or line, f"broken XML ({err.msg}); the rest of this file is skipped"
+    except RecordTooLarge:
+        yield line, too_large(limit, "a document (or what lies between two)")
 
 
-def _json(binary) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
-    text = binary.read().decode("utf-8")
-    first = text.lstrip().split("\n", 1)[0]
+def _json(binary, limit: int) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
+    lines = bounded_lines(binary, limit)
+    read: list[bytes] = []
+    for number, raw in lines:  # the first line with something on it tells JSON lines from a collection
+        if raw is None:
+            yield number, too_large(limit)
+            return
+        read.append(raw)
+        if raw.strip():
+            break
     try:
-        record = json.loads(first)
-    except json.JSONDecodeError:
+        record = json.loads(read[-1]) if read else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
         record = None
-    if isinstance(record, dict) and all(k in record for k in DOCUMENT_KEYS):  # BioC JSON lines
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                yield number, _document(line)
+    if isinstance(record, dict) and all(k in record for k in DOCUMENT_KEYS):  # BioC JSON lines: one at a time
+        yield len(read), _document(record)
+        for number, raw in lines:
+            if raw is None:
+                yield number, too_large(limit, rest_skipped=False)
+            elif raw.strip():
+                yield number, _document(raw)
+        return
+    rest = binary.read(limit + 1 - sum(map(len, read)))
+    if sum(map(len, read)) + len(rest) > limit:
+        yield 1, too_large(limit, "a BioC JSON collection (give it as BioC JSON lines, a document a line)")
         return
     try:
-        collection = json.loads(text)
+        collection = json.loads((b"".join(read) + rest).decode("utf-8"))
+    except UnicodeDecodeError as err:
+        yield 1, f"not UTF-8 text (byte {err.start})"
+        return
+    except RecursionError:
+        yield 1, "not BioC JSON: it nests too deeply"
+        return
     except json.JSONDecodeError as err:
         yield err.lineno, f"not BioC JSON ({err.msg} at column {err.colno})"
         return
@@ -84,10 +117,12 @@ def _json(binary) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
 
 def _document(obj, where: str = "") -> bioc.BioCDocument | str:
     try:
-        obj = json.loads(obj) if isinstance(obj, str) else obj
+        obj = json.loads(obj) if isinstance(obj, (str, bytes)) else obj
         return biocjson.decoder.parse_doc(obj)
     except json.JSONDecodeError as err:
         return f"{where}not a JSON line ({err.msg} at column {err.colno})"
+    except UnicodeDecodeError as err:
+        return f"{where}not UTF-8 text (byte {err.start})"
     except KeyError as err:
         return f"{where}not a BioC document: no {err} field"
     except (TypeError, AttributeError) as err:

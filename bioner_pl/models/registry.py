@@ -66,10 +66,10 @@ class Registry(dict):
         if not isinstance(data, dict):
             raise InputError(f"{field}: expected a mapping naming the {self.kind}, got {type(data).__name__}")
         options = dict(data)
-        name = options.pop(self.key, None)
-        target = options.pop("_target_", None)
-        if name is None:
-            name = target
+        name, target = options.pop(self.key, None), options.pop("_target_", None)
+        if name is not None and target is not None:
+            raise InputError(f"{field}: names its {self.kind} twice ({self.key} and _target_); refused")
+        name = target if name is None else name
         try:
             cls = self.find(name)
         except InputError as err:

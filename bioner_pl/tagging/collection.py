@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bioner_pl import cluster
 from bioner_pl.errors import InputError
-from bioner_pl.files import open_own
+from bioner_pl.files import MAX_RECORD_BYTES, MiB, open_own
 from bioner_pl.tagging import readers, writers
 from bioner_pl.tagging.readers import Rejected
 from bioner_pl.tagging.tagger import Tagger
@@ -275,7 +275,7 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
                    head: str | None = None, device: str = "auto", batch_size: int = 256,
                    precision: str = "32-true", documents_per_batch: int = 512, confidences: bool = True,
                    on_error: str = "raise", shard: int = 0, num_shards: int = 1, merge: bool = False,
-                   progress_every: float = 60) -> Path:
+                   progress_every: float = 60, max_record_mb: float = MAX_RECORD_BYTES / MiB) -> Path:
     """Tag every document of `input` (a file or a glob) into `output`, streamed and resumable; one
     shard of it with num_shards > 1; merge=true interleaves finished shards. The options are
     predict's (conf/predict.yaml). Returns the file (brat: the folder) written."""
@@ -297,7 +297,7 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
     if done_marker(target, shard, shards).exists() if brat else target.exists():
         print(f"{target}: finished earlier, nothing to do", file=sys.stderr)
         return target
-    source = readers.Input(str(input), input_format, documents, text_field)
+    source = readers.Input(str(input), input_format, documents, text_field, int(max_record_mb * MiB))
     tagger = Tagger.load(ckpt, head=head, device=device, batch_size=batch_size,
                          confidences=confidences, precision=str(precision))
     job = {"input": str(input), "input_format": input_format, "documents": documents, "text_field": text_field,

@@ -19,6 +19,7 @@ from bioner_pl.data import bioc_files
 from bioner_pl.data.standoff import PUBTATOR_TEXT
 from bioner_pl.data.tokenize import Token, Tokens, sentence_spans
 from bioner_pl.errors import InputError
+from bioner_pl.files import MAX_RECORD_BYTES, MiB, bounded_lines
 from bioner_pl.tagging.documents import Document, document
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "pubtator", "medline", "bioc", "conll")
@@ -56,6 +57,10 @@ def open_text(path: Path) -> io.TextIOBase:
     return io.TextIOWrapper(binary, encoding="utf-8", newline="")
 
 
+def too_large(limit: int) -> str:
+    return f"a record of more than {limit:,} bytes (max_record_mb={limit // MiB}): set aside without reading it whole"
+
+
 def detect(path: Path, declared: str) -> str:
     if declared not in INPUT_FORMATS:
         raise InputError(f"unknown input_format {declared!r}; use one of {', '.join(INPUT_FORMATS)}")
@@ -64,11 +69,12 @@ def detect(path: Path, declared: str) -> str:
     name = path.name.lower().removesuffix(".gz")
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
-    with open_text(path) as f:
+    with open_text(path) as f:  # the first 200 lines of the first 1 MB, whatever the file holds
         try:
-            lines = [line.rstrip("\n") for _, line in zip(range(200), f)]
+            head = f.read(MiB)
         except UnicodeDecodeError:
             return "text"  # the reader names the line
+    lines = head.split("\n")[:200]
     head = "\n".join(lines)
     if name.endswith(".xml") or head.lstrip().startswith("<?xml"):
         return "bioc" if re.search(r"<collection\b", head) else "medline"
@@ -92,11 +98,17 @@ def detect(path: Path, declared: str) -> str:
     return "text"
 
 
-def lines(path: Path, binary, end: dict | None = None) -> Iterator[tuple[int, str | Rejected]]:
-    """(line number, text) of a file; an undecodable line is Rejected and reading goes on. Once
-    read, end["newline"] says whether the file ends with one (a file cut off does not)."""
+def lines(path: Path, binary, end: dict | None = None,
+          limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, str | Rejected]]:
+    """(line number, text) of a file; an undecodable line, or one longer than `limit` (never held
+    whole), is Rejected and reading goes on. Once read, end["newline"] says whether the file ends
+    with one (a file cut off does not)."""
     raw = b"\n"
-    for number, raw in enumerate(binary, start=1):
+    for number, raw in bounded_lines(binary, limit):
+        if raw is None:
+            yield number, Rejected(path, number, too_large(limit), "")
+            raw = b"\n"
+            continue
         try:
             yield number, raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as err:
@@ -105,20 +117,24 @@ def lines(path: Path, binary, end: dict | None = None) -> Iterator[tuple[int, st
         end["newline"] = raw.endswith(b"\n")
 
 
-def read_text(path: Path, binary, whole_file: bool) -> Iterator[Document | Rejected]:
+def read_text(path: Path, binary, whole_file: bool, limit: int = MAX_RECORD_BYTES) -> Iterator[Document | Rejected]:
     if whole_file:
+        data = binary.read(limit + 1)
+        if len(data) > limit:
+            yield Rejected(path, 1, too_large(limit), path.name)
+            return
         try:
-            yield document(binary.read().decode("utf-8"), {"file": path.name})
+            yield document(data.decode("utf-8"), {"file": path.name})
         except UnicodeDecodeError as err:
             yield Rejected(path, 1, f"not UTF-8 text (byte {err.start})", path.name)
         return
-    for number, text in lines(path, binary):
+    for number, text in lines(path, binary, limit=limit):
         if isinstance(text, Rejected) or text.strip():
             yield text if isinstance(text, Rejected) else document(text, {"line": number})
 
 
-def read_jsonl(path: Path, binary, text_field: str) -> Iterator[Document | Rejected]:
-    for number, line in lines(path, binary):
+def read_jsonl(path: Path, binary, text_field: str, limit: int = MAX_RECORD_BYTES) -> Iterator[Document | Rejected]:
+    for number, line in lines(path, binary, limit=limit):
         if isinstance(line, Rejected) or not line.strip():
             if isinstance(line, Rejected):
                 yield line
@@ -144,8 +160,9 @@ def titled(pmid: str, title: str, abstract: str, extra: dict | None = None) -> D
     return Document(text, [Tokens(text, s, e) for s, e in spans], fields=fields)
 
 
-def read_pubtator(path: Path, binary) -> Iterator[Document | Rejected]:
+def read_pubtator(path: Path, binary, limit: int = MAX_RECORD_BYTES) -> Iterator[Document | Rejected]:
     block: list[tuple[int, str]] = []
+    size, oversized = 0, False
 
     def finish():
         texts = {}
@@ -162,14 +179,20 @@ def read_pubtator(path: Path, binary) -> Iterator[Document | Rejected]:
         return titled(pmid, parts.get("t", ""), parts.get("a", ""))
 
     end: dict = {}
-    for number, line in lines(path, binary, end):
+    for number, line in lines(path, binary, end, limit):
         if isinstance(line, Rejected):
             yield line
         elif line.strip():
-            block.append((number, line))
-        elif block:
-            yield finish()
-            block = []
+            size += len(line)
+            if size > limit and not oversized:  # a document this size: set aside, its lines dropped as they come
+                oversized = True
+                yield Rejected(path, block[0][0] if block else number, too_large(limit), "")
+            if not oversized:
+                block.append((number, line))
+        elif block or oversized:
+            if not oversized:
+                yield finish()
+            block, size, oversized = [], 0, False
     if block and not end["newline"]:  # half a document is not one: set it aside, say why
         yield Rejected(path, block[-1][0], "the file ends inside this document, with no newline after its last "
                        "line: cut off? (a whole file ends with a newline)", block[0][1][:200])
@@ -180,11 +203,11 @@ def read_pubtator(path: Path, binary) -> Iterator[Document | Rejected]:
 RECORDS = ("PubmedArticle", "PubmedBookArticle", "MedlineCitation")
 
 
-def read_bioc(path: Path, binary) -> Iterator[Document | Rejected]:
+def read_bioc(path: Path, binary, limit: int = MAX_RECORD_BYTES) -> Iterator[Document | Rejected]:
     """BioC XML or JSON: a document's passages joined by one space, each split into sentences on
     its own (so nothing crosses a passage); where each passage starts is kept in the fields, so
     the BioC writer puts the entities back at BioC offsets."""
-    for line, doc in bioc_files.documents(binary):
+    for line, doc in bioc_files.documents(binary, limit):
         if isinstance(doc, str):
             yield Rejected(path, line, doc, "")
             continue
@@ -204,15 +227,20 @@ def read_bioc(path: Path, binary) -> Iterator[Document | Rejected]:
         yield Document(text, sentences, fields=fields)
 
 
-def read_medline(path: Path, binary) -> Iterator[Document | Rejected]:
+def read_medline(path: Path, binary, limit: int = MAX_RECORD_BYTES) -> Iterator[Document | Rejected]:
     """PubMed / MEDLINE XML (`<PubmedArticle>` or `<MedlineCitation>` records): PMID, title and
     abstract (its sections joined by spaces). Parsed incrementally, a line at a time (so a record's
     line is known), each record freed once read. A record without a PMID or title is Rejected;
     broken XML ends the file with a Rejected naming its line."""
     parser, depth, start, root, pmid = ET.XMLPullParser(events=("start", "end")), 0, 0, None, ""
-    number = 0
+    number, size = 0, 0
     try:
-        for number, raw in enumerate(binary, start=1):
+        for number, raw in bounded_lines(binary, limit):
+            size = size + len(raw) if raw is not None and depth else 0
+            if raw is None or size > limit:  # XML cannot be picked up again after a hole
+                yield Rejected(path, start if depth else number, too_large(limit) + in_record(depth, pmid)
+                               + "; the rest of this file is skipped", pmid)
+                return
             parser.feed(raw)
             for event, element in parser.read_events():
                 root = element if root is None else root
@@ -252,13 +280,16 @@ def medline_record(path: Path, line: int, element) -> Document | Rejected:
     return titled(pmid, title, abstract)
 
 
-def read_conll(path: Path, binary) -> Iterator[Document | Rejected]:
+def read_conll(path: Path, binary, limit: int = MAX_RECORD_BYTES) -> Iterator[Document | Rejected]:
     """One document per file: its tokens (first column), blank lines between sentences."""
     sentences, current, parts, position = [], [], [], 0
-    for number, line in lines(path, binary):
+    for number, line in lines(path, binary, limit=limit):
         if isinstance(line, Rejected):
             yield line
             continue
+        if position > limit:  # the file is the document
+            yield Rejected(path, number, too_large(limit) + "; the rest of this file is skipped", path.name)
+            return
         if not line.strip():
             if current:
                 sentences.append(Tokens.given(current))
@@ -277,10 +308,14 @@ class Input:
     """Every record of every input file, in order, and how far reading has got: bytes of the files
     as stored (compressed, for .gz), so that a long job can say how much is left."""
 
-    def __init__(self, pattern: str, input_format: str = "auto", documents: str = "lines", text_field: str = "text"):
+    def __init__(self, pattern: str, input_format: str = "auto", documents: str = "lines", text_field: str = "text",
+                 max_record_bytes: int = MAX_RECORD_BYTES):
         if documents not in ("lines", "file"):
             raise InputError(f"unknown documents={documents!r}; use lines (a document per line) or file")
+        if max_record_bytes < 1:
+            raise InputError(f"max_record_mb must be above 0, got {max_record_bytes / MiB:g}")
         self.paths, self.format, self.documents, self.text_field = files(pattern), input_format, documents, text_field
+        self.limit = max_record_bytes
         self.total_bytes = sum(p.stat().st_size for p in self.paths)
         self._before, self._raw = 0, None
 
@@ -295,18 +330,18 @@ class Input:
                 self._raw = raw
                 binary = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
                 if fmt == "text":
-                    yield from read_text(path, binary, self.documents == "file")
+                    yield from read_text(path, binary, self.documents == "file", self.limit)
                 elif fmt == "jsonl":
-                    yield from read_jsonl(path, binary, self.text_field)
+                    yield from read_jsonl(path, binary, self.text_field, self.limit)
                 else:
-                    yield from READERS[fmt](path, binary)
+                    yield from READERS[fmt](path, binary, self.limit)
             self._before, self._raw = self._before + path.stat().st_size, None
 
 
 READERS = {"pubtator": read_pubtator, "medline": read_medline, "bioc": read_bioc, "conll": read_conll}
 
 
-def read(pattern: str, input_format: str = "auto", documents: str = "lines",
-         text_field: str = "text") -> Iterator[Document | Rejected]:
+def read(pattern: str, input_format: str = "auto", documents: str = "lines", text_field: str = "text",
+         max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Document | Rejected]:
     """Every record of every input file, in order."""
-    return iter(Input(pattern, input_format, documents, text_field))
+    return iter(Input(pattern, input_format, documents, text_field, max_record_bytes))
