@@ -95,3 +95,26 @@ def test_a_one_line_gz_bomb_between_good_lines_is_skipped_in_bounded_memory(tmp_
     assert peak < small + 64  # the 16 MB limit, a read piece or two, and noise; never the line
     reject = json.loads((tmp_path / "bomb.jsonl.rejects.jsonl").read_text())
     assert reject["line"] == 2 and "more than 16,777,216 bytes" in reject["problem"]
+
+
+@pytest.mark.parametrize("on_error", ["skip", "raise"])
+def test_a_document_the_writer_cannot_write_is_a_bad_record_like_any_other(tmp_path, on_error):
+    """A control character XML cannot hold, written as BioC XML: skip sets the document aside and
+    finishes the others; raise stops in one line naming it and leaves nothing behind."""
+    from bioner_pl.errors import InputError
+    from bioner_pl.tagging.collection import tag_collection
+
+    (tmp_path / "in.txt").write_text(f"{GOOD}\nBRCA1 \x01 binds p53.\n{GOOD}\n")
+    run = dict(ckpt=str(FIXTURE_CHECKPOINTS / "cs-before-layout-move.ckpt"), input=str(tmp_path / "in.txt"),
+               output=str(tmp_path / "out.xml"), format="bioc_xml", device="cpu", on_error=on_error, progress_every=0)
+    if on_error == "raise":
+        with pytest.raises(InputError, match=r"in.txt: document 1 of the input could not be written \(ValueError") as err:
+            tag_collection(**run)
+        assert "\n" not in str(err.value) and sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+        return
+    tag_collection(**run)
+    written = (tmp_path / "out.xml").read_text()
+    assert written.count("<document>") == 2 and "binds p53" not in written
+    reject = json.loads((tmp_path / "out.xml.rejects.jsonl").read_text())
+    assert reject["line"] is None and "document 1 of the input could not be written" in reject["problem"]
+    assert not list(tmp_path.glob("*.part*"))

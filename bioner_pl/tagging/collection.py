@@ -22,7 +22,7 @@ from itertools import islice
 from pathlib import Path
 
 from bioner_pl import cluster
-from bioner_pl.errors import InputError
+from bioner_pl.errors import InputError, first_line
 from bioner_pl.files import MAX_RECORD_BYTES, MiB, open_own
 from bioner_pl.tagging import readers, writers
 from bioner_pl.tagging.readers import Rejected
@@ -254,6 +254,39 @@ def indexed(path: Path, index: Path):
                 yield int(number), f.read(int(size))
 
 
+def tag_batch(tagger: Tagger, write, batch: list, brat: bool):
+    """(number, its output or a Rejected, its digest, the tagged document) of every record of a
+    batch: what the reader, the tagger or the writer could not handle is a Rejected naming it,
+    and the rest of the batch goes on."""
+    docs = [record for _, record, _ in batch if not isinstance(record, Rejected)]
+    failed: dict[int, str] = {}
+    try:
+        tagger.tag(docs)
+    except Exception:  # one bad document must not sink the others: tag them one by one to find it
+        for doc in docs:
+            try:
+                tagger.tag([doc])
+            except Exception as err:
+                failed[id(doc)] = f"could not be tagged ({type(err).__name__}: {first_line(err)})"
+    out = []
+    for number, record, path in batch:
+        if isinstance(record, Rejected):
+            out.append((number, record, digest(record), None))
+            continue
+        problem = failed.get(id(record))
+        if problem is None:
+            try:
+                text = write(record, number)
+                out.append((number, text if brat else text.encode("utf-8"), digest(record), record))
+                continue
+            except Exception as err:
+                problem = f"could not be written ({type(err).__name__}: {first_line(err)})"
+        # the digest stays the document's: a rerun reads the same document here
+        out.append((number, Rejected(path, None, f"document {number} of the input {problem}", record.text[:200]),
+                    digest(record), None))
+    return out
+
+
 def merge_shards(output: Path, shards: int, format: str) -> Path:
     """Interleave the shards' documents into `output` in input order (atomically)."""
     parts = [shard_path(output, i, shards) for i in range(shards)]
@@ -321,7 +354,7 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
             if n <= journal.last:
                 journal.confirm(n, record)  # done before: it must be the same document
             else:
-                yield n, record
+                yield n, record, source.current
 
     todo = mine()
     counts, started = {"documents": 0, "sentences": 0, "entities": 0, "rejected": 0}, time.time()
@@ -329,29 +362,24 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
     meter = Meter(source, progress_every)
     try:
         while batch := list(islice(todo, documents_per_batch)):
-            for number, record in batch:
-                if isinstance(record, Rejected):
+            entries = []
+            for number, output, sign, doc in tag_batch(tagger, write, batch, brat):
+                if isinstance(output, Rejected):
                     if on_error == "raise":
                         if journal.last < 0:  # nothing written yet, now or by an earlier attempt: leave nothing behind
                             journal.abandon()
-                        raise record.error()
+                        raise output.error()
                     rejects = rejects or open_own(rejects_path, "a")
-                    rejects.write(json.dumps({"path": str(record.path), "line": record.line, "problem": record.problem,
-                                              "record": record.record}, ensure_ascii=False) + "\n")
+                    rejects.write(json.dumps({"path": str(output.path), "line": output.line, "problem": output.problem,
+                                              "record": output.record}, ensure_ascii=False) + "\n")
                     rejects.flush()
                     counts["rejected"] += 1
-            docs = tagger.tag([r for _, r in batch if not isinstance(r, Rejected)])
-            entries, tagged = [], iter(docs)
-            for number, record in batch:
-                if isinstance(record, Rejected):
-                    entries.append((number, None, digest(record)))
-                    continue
-                doc = next(tagged)
-                text = write(doc, number)
-                entries.append((number, text if brat else text.encode("utf-8"), digest(doc)))
-                counts["documents"] += 1
-                counts["sentences"] += len(doc.sentences)
-                counts["entities"] += len(doc.entities)
+                    output = None
+                else:
+                    counts["documents"] += 1
+                    counts["sentences"] += len(doc.sentences)
+                    counts["entities"] += len(doc.entities)
+                entries.append((number, output, sign))
             journal.write(entries)
             meter.update(counts)
             if cluster.terminating():  # a requeue or preemption: stop where the journal is whole

@@ -28,7 +28,7 @@ INPUT_FORMATS = ("auto", "text", "jsonl", "pubtator", "medline", "bioc", "conll"
 @dataclass
 class Rejected:
     path: Path
-    line: int
+    line: int | None  # None: the reader read it; the tagger or the writer could not use it
     problem: str
     record: str  # the start of what was read, for the rejects file
 
@@ -316,6 +316,7 @@ class Input:
             raise InputError(f"max_record_mb must be above 0, got {max_record_bytes / MiB:g}")
         self.paths, self.format, self.documents, self.text_field = files(pattern), input_format, documents, text_field
         self.limit = max_record_bytes
+        self.current: Path | None = None  # the file being read
         self.total_bytes = sum(p.stat().st_size for p in self.paths)
         self._before, self._raw = 0, None
 
@@ -326,6 +327,7 @@ class Input:
     def __iter__(self) -> Iterator[Document | Rejected]:
         for path in self.paths:
             fmt = detect(path, self.format)
+            self.current = path
             with open(path, "rb") as raw:
                 self._raw = raw
                 binary = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
