@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import traceback
 import warnings
@@ -23,6 +25,21 @@ warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_devic
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
 # A frozen transformer stays in eval mode while the rest trains: that is the point of it.
 warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode at the start of training.*")
+# Outside a SLURM job, Lightning's advice to start the run with srun is about nothing the user did
+# (it fires wherever SLURM is installed); inside one it may be a real mistake, so it stays.
+if not os.environ.get("SLURM_JOB_ID"):
+    warnings.filterwarnings("ignore", message=".*The `srun` command is available on your system but is not used.*")
+
+
+class NoAdvertisements(logging.Filter):
+    """Lightning's tips about products to install are not about the run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")
+
+
+for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero"):  # the one in use
+    logging.getLogger(name).addFilter(NoAdvertisements())
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")

@@ -38,6 +38,19 @@ def test_stm_end_to_end_outputs(tmp_path):
     assert list((run / "logs").glob("version_*/metrics.csv"))
 
 
+def test_the_console_carries_our_lines_and_progress_not_other_projects_voices(tmp_path):
+    """A smoke run with the default loggers (W&B offline), W&B not silenced from outside, on a
+    machine with SLURM installed (CI's) but outside a SLURM job."""
+    result = train(tmp_path, "model=stm", "logger=default", env={"WANDB_SILENT": "false"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    console = result.stdout + result.stderr
+    for noise in ("💡", "litlogger", "srun", "wandb:", "anonymous"):
+        assert noise not in console, noise
+    synced = [line for line in console.splitlines() if "wandb sync" in line]
+    assert len(synced) == 1 and str(tmp_path / "run" / "wandb" / "offline-run-") in synced[0], synced
+    assert "test P/R/F1" in console and "Epoch 0" in console  # ours, and Lightning's progress
+
+
 def _weights(path):
     return torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
 

@@ -4,11 +4,22 @@ and an end when the job ends (finished or failed), whatever launcher ran the job
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 log = logging.getLogger(__name__)
+
+
+class QuietWandbLogger(WandbLogger):
+    """Lightning's W&B logger, less the `anonymous=None` it always hands to wandb.init, which W&B
+    (0.19 and later) answers with a warning on every run about a setting nobody set."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self._wandb_init.get("anonymous") is None:
+            self._wandb_init.pop("anonymous", None)
 
 
 def summary(metrics: dict, paper_f1: float | None) -> dict:
@@ -39,6 +50,9 @@ def end_runs(runs: list, summary_values: dict | None) -> None:
         if summary_values is not None:
             run.summary.update(summary_values)
             run.finish(exit_code=0)
+            if run.offline:  # W&B is silent (conf/logger/default.yaml): one line of ours instead
+                where = Path(run.dir).parent
+                log.info("W&B run %s (offline) is in %s; publish it with: wandb sync %s", run.id, where, where)
             continue
         try:  # the job is failing already: its own error is the one to report
             run.finish(exit_code=1)
