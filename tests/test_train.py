@@ -36,6 +36,9 @@ def test_stm_end_to_end_outputs(tmp_path):
     assert rows and all(len(r) == 3 for r in rows)
     assert (run / metrics["checkpoint"]).exists() and (run / "checkpoints" / "last.ckpt").exists()
     assert list((run / "logs").glob("version_*/metrics.csv"))
+    best, last = (torch.load(run / "checkpoints" / name, weights_only=True) for name in ("best.ckpt", "last.ckpt"))
+    assert "optimizer_states" not in best and best["hyper_parameters"]["words"]  # lean: tagging's needs only
+    assert last["optimizer_states"] and last["state_dict"].keys() == best["state_dict"].keys()  # resume's needs
 
 
 def test_the_console_carries_our_lines_and_progress_not_other_projects_voices(tmp_path):
