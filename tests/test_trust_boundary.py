@@ -391,3 +391,28 @@ def test_fuzzed_checkpoint_hyperparameters_load_as_a_tagger_or_fail_in_one_line(
     torch.save(raw, tmp_path / "fuzz.ckpt")
     tagged_or_one_line(lambda: load_module(tmp_path / "fuzz.ckpt"))
     assert not os.path.exists("/tmp/MARKER-fuzz")
+
+
+def test_a_long_journal_is_checked_a_line_at_a_time(tmp_path):
+    """100,000 documents done: the rerun checks the journal and each document against it without
+    keeping a record per document (peak memory flat, time linear)."""
+    import tracemalloc
+
+    from bioner_pl.tagging.collection import JOURNAL, Journal, digest
+    from bioner_pl.tagging.documents import Document
+
+    job = {"format": "jsonl", "shard": 0, "shards": 1}
+    docs = [Document(f"Document {i} of a long job.") for i in range(100_000)]
+    (tmp_path / "out.jsonl.part").write_bytes(b"x" * len(docs))
+    (tmp_path / "out.jsonl.part.index").write_text(f"{JOURNAL} {json.dumps(job, sort_keys=True)}\n" +
+                                                   "".join(f"{i} 1 {digest(d)}\n" for i, d in enumerate(docs)))
+    started = time.time()
+    tracemalloc.start()
+    journal = Journal(tmp_path / "out.jsonl", "jsonl", 0, 1, job)
+    for number, doc in enumerate(docs):
+        journal.confirm(number, doc)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    journal.abandon()
+    assert journal.last == len(docs) - 1
+    assert peak < 5 << 20 and time.time() - started < 60, (peak, time.time() - started)

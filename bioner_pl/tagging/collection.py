@@ -20,10 +20,11 @@ import sys
 import time
 from itertools import islice
 from pathlib import Path
+from typing import Iterator
 
 from bioner_pl import cluster
 from bioner_pl.errors import InputError, first_line
-from bioner_pl.files import MAX_RECORD_BYTES, MiB, open_own
+from bioner_pl.files import MAX_RECORD_BYTES, MiB, bounded_lines, open_own
 from bioner_pl.tagging import readers, writers
 from bioner_pl.tagging.readers import Rejected
 from bioner_pl.tagging.tagger import Tagger
@@ -119,18 +120,17 @@ class Journal:
         self.part = target / f".part-{shard}-of-{shards}" if brat else target.with_name(target.name + ".part")
         self.index = self.part.with_name(self.part.name + ".index")
         self.done = done_marker(target, shard, shards) if brat else target
-        self.header = f"{JOURNAL} {json.dumps(job, sort_keys=True)}\n"
-        self.digests: dict[int, str] = {}
-        size = 0
+        self.header = f"{JOURNAL} {json.dumps(job, sort_keys=True)}\n".encode("utf-8")
+        self.last, self.recorded, size = -1, None, 0  # recorded: the leftover journal, read as the input is
         if brat:
             target.mkdir(parents=True, exist_ok=True)
         else:
             self.part.parent.mkdir(parents=True, exist_ok=True)
         if os.path.lexists(self.index):
-            size = self._read_journal()
+            size = self._check_journal()
         else:
             with open_own(self.index, "wb") as f:
-                f.write(self.header.encode("utf-8"))
+                f.write(self.header)
         self.out = None
         if not brat:
             self.out = open_own(self.part, "ab")
@@ -141,39 +141,45 @@ class Journal:
             self.out.truncate(size)  # bytes of a batch whose journal lines never made it
         self.log = open_own(self.index, "a")
 
-    @property
-    def last(self) -> int:
-        return max(self.digests, default=-1)
+    def _entries(self, journal) -> Iterator[tuple[int, str, int, int]]:
+        """(number, digest, bytes through this line) of a leftover journal's whole lines, each
+        checked: this shard's numbers in order, a byte count or `rejected`, a digest; a line
+        cut short ends it (its batch is redone). Read a line at a time: a journal of millions of
+        documents costs no memory, and a forged one with no line ends is refused, not read whole."""
+        if journal.readline(len(self.header) + 1) != self.header:
+            raise InputError("is the journal of another tagging job (or not one of ours): remove it and its "
+                             ".part to start afresh, or write to another output", self.index)
+        complete, expected = len(self.header), self.shard
+        for _, line in bounded_lines(journal, 200):
+            fields = line.split() if line is not None else []
+            if line is None or not line.endswith(b"\n") or len(fields) != 3:
+                if line is not None and not line.endswith(b"\n"):
+                    return  # a line cut short: its batch is redone
+                raise InputError("holds a line that no journal of ours holds; remove it and its .part to start "
+                                 "afresh", self.index)
+            number, written, sign = fields
+            if number != str(expected).encode() or not (written == b"rejected" or written.isdigit()) or len(sign) != 16:
+                raise InputError(f"line {line.strip()[:60]!r} is not what a journal of ours holds; remove it and "
+                                 "its .part to start afresh", self.index)
+            complete += len(line)
+            yield expected, sign.decode(), 0 if written == b"rejected" else int(written), complete
+            expected += self.shards
 
-    def _read_journal(self) -> int:
-        """Check the leftover journal (see the class), cut off a line cut short; the bytes done."""
-        with open_own(self.index, "r+b") as f:
-            size_on_disk = os.fstat(f.fileno()).st_size
-            if size_on_disk > MAX_JOURNAL_BYTES:
-                raise InputError("is too large to be a journal of ours; refused", self.index)
-            lines = f.read().decode("utf-8", "replace").splitlines(keepends=True)
-            if not lines or lines[0] != self.header:
-                raise InputError("is the journal of another tagging job (or not one of ours): remove it and its "
-                                 ".part to start afresh, or write to another output", self.index)
-            complete, size, expected = len(lines[0].encode("utf-8")), 0, self.shard
-            for line in lines[1:]:
-                fields = line.split()
-                if not line.endswith("\n") or len(fields) != 3:
-                    break  # a line cut short: the batch it belongs to is redone
-                number, written, digest = fields
-                if number != str(expected) or not (written == "rejected" or written.isdigit()) or len(digest) != 16:
-                    raise InputError(f"line {line.strip()[:60]!r} is not what a journal of ours holds; remove it "
-                                     "and its .part to start afresh", self.index)
-                self.digests[expected] = digest
-                size += 0 if written == "rejected" else int(written)
-                complete += len(line.encode("utf-8"))
-                expected += self.shards
-            f.truncate(complete)
+    def _check_journal(self) -> int:
+        """Check the leftover journal (see the class) and cut off a line cut short; the bytes done.
+        Its digests are checked later, against the input, as the rerun reads it (confirm)."""
+        size, complete = 0, len(self.header)
+        with open_own(self.index, "r+b") as journal:
+            for self.last, _, written, complete in self._entries(journal):
+                size += written
+            journal.truncate(complete)
+        self.recorded = self._entries(open_own(self.index, "rb"))
         return size
 
     def confirm(self, number: int, record) -> None:
         """A document the journal says is done: it must be the one that was tagged."""
-        if self.digests.get(number) != digest(record):
+        recorded = next(self.recorded, None)
+        if recorded is None or recorded[0] != number or recorded[1] != digest(record):
             raise InputError(f"the input's document {number} is not the one its journal recorded: the input "
                              "changed since the interrupted run; remove the .part and .index to start afresh", self.index)
 
@@ -198,7 +204,7 @@ class Journal:
             os.fsync(self.out.fileno())
         self.log.write("".join(lines))
         self.log.flush()
-        self.digests.update((number, sign) for number, _, sign in entries)
+        self.last = entries[-1][0] if entries else self.last
 
     def finish(self) -> None:
         """Put the output in place; a shard keeps its journal for the merge."""
@@ -231,7 +237,6 @@ class Journal:
 
 
 JOURNAL = "# bioner-pl tagging journal 2"
-MAX_JOURNAL_BYTES = 1 << 30  # ~20 million documents' lines
 
 
 def digest(record) -> str:
