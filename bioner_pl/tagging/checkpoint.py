@@ -15,9 +15,10 @@ from pathlib import Path
 import torch
 
 from bioner_pl.errors import InputError, first_line
-from bioner_pl.files import inside, load_torch_file, read_json, regular_file
+from bioner_pl.files import check_budget, inside, load_torch_file, read_json, regular_file
 from bioner_pl.models.module import TaggerModule
-from bioner_pl.tagging.tagger_file import CONFIG, FORMAT, MAX_CONFIG_BYTES, VERSION, WEIGHTS, TaggerFile, tagger_file
+from bioner_pl.tagging.tagger_file import (CONFIG, FORMAT, MAX_CONFIG_BYTES, MAX_VALUES, VERSION, WEIGHTS, TaggerFile,
+                                          tagger_file)
 
 
 def load_module(path: str | Path) -> TaggerModule:
@@ -44,6 +45,7 @@ def read_export(folder: Path) -> tuple[TaggerFile, dict[str, torch.Tensor]]:
     from safetensors.torch import load_file
 
     config = read_json(inside(folder, CONFIG), MAX_CONFIG_BYTES, CONFIG) if (folder / CONFIG).exists() else None
+    check_budget(config, folder / CONFIG, MAX_VALUES)  # a checkpoint's is walked as it is loaded (load_torch_file)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise InputError(f"not a bioner-pl export: {CONFIG} is missing or does not say format: {FORMAT!r}", folder)
     if config.get("version") not in range(1, VERSION + 1):

@@ -151,16 +151,13 @@ class Journal:
                              ".part to start afresh, or write to another output", self.index)
         complete, expected = len(self.header), self.shard
         for _, line in bounded_lines(journal, 200):
-            fields = line.split() if line is not None else []
-            if line is None or not line.endswith(b"\n") or len(fields) != 3:
-                if line is not None and not line.endswith(b"\n"):
-                    return  # a line cut short: its batch is redone
-                raise InputError("holds a line that no journal of ours holds; remove it and its .part to start "
-                                 "afresh", self.index)
-            number, written, sign = fields
+            if line is not None and not line.endswith(b"\n"):
+                return  # a line cut short: its batch is redone
+            fields = line.split() if line is not None else []  # None: a line far too long to be ours
+            number, written, sign = fields if len(fields) == 3 else (b"", b"", b"")
             if number != str(expected).encode() or not (written == b"rejected" or written.isdigit()) or len(sign) != 16:
-                raise InputError(f"line {line.strip()[:60]!r} is not what a journal of ours holds; remove it and "
-                                 "its .part to start afresh", self.index)
+                raise InputError(f"line {(line or b'').strip()[:60]!r} is not what a journal of ours holds; remove it "
+                                 "and its .part to start afresh", self.index)
             complete += len(line)
             yield expected, sign.decode(), 0 if written == b"rejected" else int(written), complete
             expected += self.shards

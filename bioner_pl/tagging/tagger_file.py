@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from bioner_pl.errors import InputError
-from bioner_pl.files import MiB, check_budget
+from bioner_pl.files import MiB
 from bioner_pl.models.registry import ARCHITECTURES, EMBEDDINGS, PartOptions, one_line
 
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.json", "README.md"  # an export folder's files
@@ -67,8 +67,8 @@ class TaggerFile(PartOptions):
 
 def tagger_file(hparams: object, where: object, what: str) -> TaggerFile:
     """The checked contents of a checkpoint's hyper-parameters or an export's config (`what` names
-    which, for the message); anything else is one line naming `where`."""
-    check_budget(hparams, where, MAX_VALUES)
+    which, for the message), already walked within MAX_VALUES by whoever read them (files.load_torch_file,
+    tagging.checkpoint.read_export); anything else is one line naming `where`."""
     if not isinstance(hparams, dict):
         raise InputError(f"not a bioner-pl tagger: its {what} is not a mapping", where)
     try:
