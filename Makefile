@@ -37,7 +37,7 @@ ifdef SMOKE
 override ARGS += trainer=smoke out_root=outputs/smoke logger=csv
 endif
 
-.PHONY: results sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables partners casestudy
+.PHONY: results sweep-crosscorpus sweep-models sweep-pairs sweep-subsets sweep-sizes sweep-embeddings sweep-adv tables partners casestudy
 sweep-models: setup            # Table 2
 	$(SWEEP) models $(ARGS)
 sweep-pairs: setup             # Table 4 (+ the STM baselines of its arrows)
@@ -50,6 +50,8 @@ sweep-embeddings: setup        # Table 7 (embedding files: see conf/embedding/)
 	$(SWEEP) embeddings $(ARGS)
 sweep-adv: setup               # ADV-MTM alpha x beta grid
 	$(SWEEP) adv $(ARGS)
+sweep-crosscorpus: setup       # every finished run's head on the other corpora of its entity type (evaluation only)
+	$(PYTHON) -m bioner_pl.crosscorpus runs=outputs/runs $(ARGS)
 
 CASE_A ?= results/runs/stm/exptm__none/glove50/frac1/seed1
 CASE_B ?= results/runs/cs/exptm__bionlp09/glove50/frac1/seed1

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.slow  # starts each command
     ("train", "main=NAME|FOLDER"), ("predict", "ckpt=CHECKPOINT input=FILE|GLOB"),
     ("evaluate", "dataset=NAME|FOLDER"), ("compare", "paired"), ("partners", "Successive halving"),
     ("tables", "--roots"), ("results", "--runs"), ("bench", "--repeats"), ("export", "ckpt=CHECKPOINT out=DIR"),
+    ("crosscorpus", "entity_types"),
 ])
 def test_help(command, says):
     result = run_cli(f"bioner_pl.{command}", "--help")

@@ -25,6 +25,8 @@ from omegaconf import OmegaConf
 
 from bioner_pl.data.corpus import DATA_DIR_ENV
 from bioner_pl.errors import InputError
+from bioner_pl.experiments import crosscorpus
+from bioner_pl.experiments.plots import pyplot
 from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, corpus_name, fine_tuned, protocol_name
 
 MAINS = ["bc2gm", "exptm", "ncbi", "linnaeus"]
@@ -113,13 +115,18 @@ def _failed_run_key(run_dir: Path) -> CellKey | None:
     return key(cfg.model.name, arch, corpus_name(cfg.main), aux, cfg.embedding.name, cfg.fraction, protocol)
 
 
+def long_enough(run: dict, min_epochs: int) -> bool:
+    """A run of the protocol's length, not a quick check (a fine-tuned transformer's protocol is shorter)."""
+    return run["epochs"] >= (min(min_epochs, PLM_EPOCHS) if fine_tuned(run["embedding"]) else min_epochs)
+
+
 def collect(roots: list[Path], min_epochs: int = 1) -> dict[CellKey, Cell]:
     """Every run under roots; runs shorter than min_epochs (quick checks) are left out."""
     cells: dict[CellKey, Cell] = defaultdict(Cell)
     for root in roots:
         for path in sorted(root.rglob("metrics.json")):
             m = json.loads(path.read_text())
-            if m["epochs"] < (min(min_epochs, PLM_EPOCHS) if fine_tuned(m["embedding"]) else min_epochs):
+            if not long_enough(m, min_epochs):
                 continue
             cells[key(m["model"], m.get("arch", {}), m["main"], m["aux"], m["embedding"], m["fraction"],
                       m.get("protocol", {}))].runs.append(m)
@@ -298,16 +305,6 @@ def markdown(title: str, header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
-def pyplot():
-    """matplotlib's pyplot drawing to files (no display needed), imported only for the charts."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def charts(tables: Tables, out: Path) -> None:
     plt = pyplot()
     for name, figure in (("table2", table2_figure), ("table4", table4_figure)):
@@ -405,6 +402,23 @@ def write(tables: Tables, out: Path, min_epochs: int, with_charts: bool = True, 
     print(f"{sum(len(c.runs) for c in cells)} runs, {sum(c.failed for c in cells)} failed -> {out / 'tables.md'}")
 
 
+def write_crosscorpus(runs: list, out: Path, with_charts: bool = True) -> None:
+    """crosscorpus.md (a table per main corpus, embedding and protocol), a CSV each, and a chart."""
+    out.mkdir(parents=True, exist_ok=True)
+    report = ["# Cross-corpus scores\n\nEach run's main head on the test splits of the other corpora of its entity "
+              "type (python -m bioner_pl.crosscorpus; docs/experiments.md).\n"]
+    for number, (title, header, rows) in enumerate(crosscorpus.tables(runs), start=1):
+        report.append(markdown(title, header, rows))
+        with open(out / f"crosscorpus{number}.csv", "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, *rows])
+    (out / "crosscorpus.md").write_text("\n".join(report), encoding="utf-8")
+    if with_charts:
+        fig = crosscorpus.figure(runs)
+        fig.savefig(out / "crosscorpus.png", dpi=120)
+        pyplot().close(fig)
+    print(f"{len(runs)} runs scored across corpora -> {out / 'crosscorpus.md'}")
+
+
 def paper_f1(metrics: dict) -> float | None:
     """The paper's F1 for a run's cell (its metrics.json), where one of its tables has it."""
     cell = key(metrics["model"], metrics["arch"], metrics["main"], metrics["aux"], metrics["embedding"],
@@ -431,6 +445,10 @@ def main(argv=None) -> Path:
     for protocol in sorted({k.protocol for k in cells} | {""}):
         write(Tables(cells, args.embedding, protocol), out / protocol, args.min_epochs, not args.no_charts,
               corpora if protocol == "" else None)
+    runs = [r for r in crosscorpus.collect([Path(r) for r in args.roots if Path(r).exists()])
+            if long_enough(r.run, args.min_epochs)]
+    if runs:
+        write_crosscorpus(runs, out, not args.no_charts)
     return out
 
 
