@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 from seqeval.metrics import classification_report
 
 from bioner_pl import data as ds
-from bioner_pl.data.columns import write_predictions
+from bioner_pl.formats.conll import write_predictions
 from bioner_pl.errors import InputError, exits_cleanly
 from bioner_pl.scoring import MATCH_VIEWS, entity_scores, match_views
 from bioner_pl.tagging.checkpoint import head_index, load_module

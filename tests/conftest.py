@@ -1,6 +1,11 @@
 """Fixtures shared by the test modules (plain helpers are in helpers.py)."""
 
+import os
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs a worker per core: one thread each, and for
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # the commands they start, or they fight over the cores
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import pytest
 
@@ -35,7 +40,9 @@ def three_datasets() -> MultiTaskDataModule:
 
 
 def pytest_collection_modifyitems(items):
-    """A test that needs a trained model (the `trained` fixture, ~1 min) is slow, wherever it is."""
+    """A test that needs a trained model (the `trained` fixture, ~1 min) is slow, wherever it is, and
+    runs on the worker that trained it (pytest-xdist's loadgroup: the model is trained once)."""
     for item in items:
         if "trained" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("trained"))

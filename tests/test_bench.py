@@ -28,3 +28,7 @@ def test_bench_runs_end_to_end_and_reports_every_part(tmp_path):
     classic = [r for r in report["crf"] if r["crf"] == "classic"]
     assert all(r["nll_speedup"] > 0 and r["viterbi_speedup"] > 0 for r in classic)  # setup installs the [bench] extra
     assert report["tagging"]["sentences"] > 0 and report["tagging"]["sentences_per_s"] > 0
+    read = {(r["format"], r["reader"]) for r in report["reading"]}  # every written format, read back both ways
+    assert read == {(f, "tagging") for f in ("jsonl", "pubtator", "bioc_xml", "bioc_json")} | {
+        (f, "training") for f in ("pubtator", "bioc_xml", "bioc_json")}
+    assert all(r["documents"] > 0 and r["documents_per_s"] > 0 for r in report["reading"])

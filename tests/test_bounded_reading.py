@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from bioner_pl.tagging import readers
-from bioner_pl.tagging.readers import Rejected
+from bioner_pl import formats
+from bioner_pl.formats import Rejected
 from helpers import FIXTURE_CHECKPOINTS, ROOT, cli_env
 
 LIMIT = 4096
@@ -48,7 +48,7 @@ CASES = {  # file name, content, records before and after the big one that still
 def test_a_record_over_the_limit_is_set_aside_with_its_line_and_the_rest_reads(tmp_path, case):
     name, content, good = CASES[case]
     (tmp_path / name).write_text(content)
-    records = list(readers.read(str(tmp_path / name), max_record_bytes=LIMIT))
+    records = list(formats.read(str(tmp_path / name), max_record_bytes=LIMIT))
     rejected = [r for r in records if isinstance(r, Rejected)]
     assert len(rejected) == 1 and "more than 4,096 bytes (max_record_mb=0)" in rejected[0].problem, records
     assert rejected[0].line >= 1 and "\n" not in rejected[0].problem
@@ -59,7 +59,7 @@ def test_a_record_over_the_limit_is_set_aside_with_its_line_and_the_rest_reads(t
 def test_the_limit_is_far_above_real_records(tmp_path):
     """The default takes a long abstract and a full text of a few MB in one line."""
     (tmp_path / "in.txt").write_text(GOOD + " " + "word " * 600_000 + "\n")
-    records = list(readers.read(str(tmp_path / "in.txt")))
+    records = list(formats.read(str(tmp_path / "in.txt")))
     assert len(records) == 1 and not isinstance(records[0], Rejected)
 
 

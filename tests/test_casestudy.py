@@ -10,7 +10,7 @@ import pytest
 from lxml import html as lxml_html
 
 from bioner_pl import data as ds
-from bioner_pl.data import columns
+from bioner_pl.formats import conll as columns
 from bioner_pl.experiments import casestudy
 from helpers import FIXTURE_DATA
 

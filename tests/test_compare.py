@@ -3,7 +3,7 @@ import gzip
 import pytest
 
 from bioner_pl import data as ds
-from bioner_pl.data import columns
+from bioner_pl.formats import conll as columns
 from bioner_pl.experiments.compare import Run, compare
 from bioner_pl.errors import InputError
 from bioner_pl.scoring import entity_scores

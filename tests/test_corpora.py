@@ -240,7 +240,7 @@ def test_pubtator_edges_inside_tokens_and_nested_mentions_are_reported(tmp_path,
              "7\tCID\tX\tY"]
     path = write(tmp_path / "p.pubtator", "\n".join(lines) + "\n")
     caplog.set_level(logging.INFO, "bioner_pl")
-    sentences = standoff.read_pubtator(path)
+    sentences = standoff.read(path, "pubtator")
     assert sentences[0] == ds.Sentence(("IL2", "gene"), ("B-Gene", "O"))
     assert sentences[1].tags == ("O", "O", "B-Gene", "I-Gene", "I-Gene")
     assert f"{path}:3: a mention's edge at 3 falls inside the token 'IL2gene'" in caplog.text
@@ -258,7 +258,7 @@ def test_pubtator_edges_inside_tokens_and_nested_mentions_are_reported(tmp_path,
 def test_pubtator_errors(tmp_path, lines, line, problem):
     path = write(tmp_path / "bad.pubtator", "\n".join(lines) + "\n")
     with pytest.raises(InputError) as err:
-        standoff.read_pubtator(path)
+        standoff.read(path, "pubtator")
     assert problem in str(err.value) and err.value.line == line and str(path) in str(err.value)
 
 
@@ -266,15 +266,15 @@ def test_brat_errors_and_discontinuous_mentions(tmp_path, caplog):
     folder = tmp_path / "b"
     write(folder / "a.txt", "the IL-2 receptor alpha chain")
     write(folder / "a.ann", "T1\tGene 4 8;18 23\tIL-2 alpha\nR1\tRel Arg1:T1 Arg2:T1\n#1\tAnnotatorNotes T1\tx\n")
-    sentences = standoff.read_brat(folder)
+    sentences = standoff.read(folder, "brat")
     assert sentences[0].tags == ("O", "B-Gene", "I-Gene", "I-Gene", "I-Gene", "I-Gene", "O")
     assert f"{folder / 'a.ann'}:1: discontinuous Gene mention" in caplog.text
     write(folder / "b.ann", "T1\tGene 0 3\tthe\n")
     with pytest.raises(InputError, match="b.ann: brat annotations without their text: b.txt is missing"):
-        standoff.read_brat(folder)
+        standoff.read(folder, "brat")
     write(folder / "b.txt", "The end")
     with pytest.raises(InputError, match="b.ann:1: mention 'the' does not match the text at 0-3 \\('The'\\)"):
-        standoff.read_brat(folder)
+        standoff.read(folder, "brat")
 
 
 @pytest.mark.slow
@@ -352,19 +352,26 @@ def test_a_dropped_type_drops_before_nesting_keeping_what_it_held(tmp_path, capl
 
 
 def test_published_pubtator_quirks_whitespace_at_a_mention_edge_and_a_repeated_document(tmp_path, caplog):
-    # As NCBI-disease's training file: a mention written with two trailing spaces the text does not have
-    # (its offsets span them), and a document (PMID 8528200 there) that appears twice.
-    doc = ["8528200|t|Familial colon cancer.", "8528200|a|Germline APC mutations.",
-           "8528200\t9\t23\tcolon cancer  \tDiseaseClass\tD003110"]
+    # As NCBI-disease's releases: a mention written with two trailing spaces the text does not have,
+    # its offsets spanning them (the MTL copy) or not (the original NCBItrainset_corpus.txt, line 3249);
+    # text at the offsets with a space the written mention lacks; and a document (PMID 8528200 there)
+    # that appears twice.
+    doc = ["8528200|t|Familial colon cancer.", "8528200|a|Germline APC mutations and a plus  sign.",
+           "8528200\t9\t23\tcolon cancer  \tDiseaseClass\tD003110",
+           "8528200\t32\t35\tAPC  \tGene\t324", "8528200\t52\t58\tplus\tSign\tX"]
     path = write(tmp_path / "ncbi.pubtator", "\n".join(doc + [""] + doc) + "\n")
     caplog.set_level(logging.INFO, "bioner_pl")
-    sentences = standoff.read_pubtator(path)
+    sentences = standoff.read(path, "pubtator")
     assert sentences == [ds.Sentence(("Familial", "colon", "cancer", "."), ("O", "B-DiseaseClass", "I-DiseaseClass", "O")),
-                         ds.Sentence(("Germline", "APC", "mutations", "."), ("O",) * 4)]
-    assert f"{path}:3: mention 'colon cancer  ' has whitespace at its edges that the text lacks; tagged as " \
-           f"'colon cancer' at 9-21" in caplog.text
-    assert f"{path}:5: document 8528200 again (first at line 1); read once" in caplog.text
-    assert "1 with whitespace at an edge that the text lacks (trimmed)" in caplog.text and "1 repeated documents" in caplog.text
+                         ds.Sentence(("Germline", "APC", "mutations", "and", "a", "plus", "sign", "."),
+                                     ("O", "B-Gene", "O", "O", "O", "B-Sign", "O", "O"))]
+    for line, written, at, core, span in ((3, "colon cancer  ", "colon cancer. ", "colon cancer", "9-21"),
+                                          (4, "APC  ", "APC", "APC", "32-35"), (5, "plus", "plus  ", "plus", "52-56")):
+        assert f"{path}:{line}: mention {written!r} and the text at its offsets {at!r} differ in whitespace at the " \
+               f"edges; tagged as {core!r} at {span}" in caplog.text
+    assert f"{path}:7: document 8528200 again (first at line 1); read once" in caplog.text
+    assert "3 whose edges differ from the text in whitespace (trimmed)" in caplog.text
+    assert "1 repeated documents" in caplog.text
 
 
 def test_the_training_log_counts_sentences_tokens_and_mentions_by_type_per_split(caplog):
@@ -382,21 +389,21 @@ def test_the_training_log_counts_sentences_tokens_and_mentions_by_type_per_split
 
 
 def test_a_pubtator_file_cut_off_is_reported_in_training_and_in_tagging(tmp_path):
-    from bioner_pl.tagging.readers import Rejected, read
+    from bioner_pl.formats import Rejected, read
 
     whole = "1|t|A title.\n1|a|An abstract.\n\n2|t|Another title.\n2|a|Its abstract about IL-2"
     path = write(tmp_path / "cut.pubtator", whole)
-    with pytest.raises(InputError, match=r"cut.pubtator:5: the file ends in the middle of a line"):
-        standoff.read_pubtator(path)
+    with pytest.raises(InputError, match=r"cut.pubtator:5: the file ends inside this document.*cut off"):
+        standoff.read(path, "pubtator")
     records = list(read(str(path)))
     assert [r.fields.get("id") for r in records[:1]] == ["1"] and isinstance(records[1], Rejected)
     assert records[1].line == 5 and "ends inside this document" in records[1].problem
     write(path, whole + "\n")  # the same file whole: both documents, no complaint
-    assert len(standoff.read_pubtator(path)) == 4 and not any(isinstance(r, Rejected) for r in read(str(path)))
+    assert len(standoff.read(path, "pubtator")) == 4 and not any(isinstance(r, Rejected) for r in read(str(path)))
 
 
 def test_a_json_document_that_is_not_bioc_is_refused_in_one_line(tmp_path):
-    from bioner_pl.tagging.readers import read
+    from bioner_pl.formats import read
 
     path = write(tmp_path / "one.json", '{\n  "text": "A document."\n}\n')
     with pytest.raises(InputError, match="a JSON document, not JSON lines"):
@@ -414,16 +421,16 @@ def test_bioc_training_files_are_checked_and_named(tmp_path, caplog):
     }
     for text, says in cases.items():
         with pytest.raises(InputError, match=says):
-            standoff.read_bioc(write(tmp_path / "bad.xml", text))
+            standoff.read(write(tmp_path / "bad.xml", text), "bioc")
     # a document that comes twice is read once, with a note naming its line
     doubled = xml.replace("</collection>", xml[xml.index("<document>"):xml.index("</document>") + 11] + "</collection>")
     caplog.set_level(logging.INFO, "bioner_pl")
-    assert flat(standoff.read_bioc(write(tmp_path / "twice.xml", doubled))) == flat(sentences)
+    assert flat(standoff.read(write(tmp_path / "twice.xml", doubled), "bioc")) == flat(sentences)
     assert "document 0 again (first at line" in caplog.text and "1 repeated documents" in caplog.text
 
 
 def test_json_lines_in_a_json_file_are_json_lines(tmp_path):
-    from bioner_pl.tagging.readers import read
+    from bioner_pl.formats import read
 
     path = write(tmp_path / "abstracts.json", '{"pmid": "7", "text": "APC mutations."}\n{"pmid": "8", "text": "p53."}\n')
     assert [d.fields["pmid"] for d in read(str(path))] == ["7", "8"]

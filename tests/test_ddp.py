@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bioner_pl.data.batching import TurnBatchSampler, share
-from bioner_pl.data.columns import read_columns, read_iob
+from bioner_pl.formats.conll import read_columns, read_iob
 from bioner_pl.scoring import entity_scores
 from helpers import FIXTURE_DATA, SMALL_VECTORS, run_cli
 

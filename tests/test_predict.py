@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from bioner_pl.data.tokenize import split_sentences, tokenize
-from bioner_pl.tagging.documents import document
+from bioner_pl.formats.document import document
 from helpers import FIXTURE_DATA, run_cli
 
 TEXT = "Mutations   in  BRCA1 (breast cancer 1) cause naïve “ovarian cancer”.  Dr. Smith et al. saw it, e.g. in mice."

@@ -20,7 +20,7 @@ from helpers import ROOT, SMALL_VECTORS, cli_env, run_cli
 from slurm_cluster import SlurmCluster, missing_programs
 from wandb_files import offline_runs
 
-pytestmark = pytest.mark.slow  # a real SLURM cluster
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # a real SLURM cluster, started once
 
 SWEEPS = ROOT / "sweeps"
 MISSING = missing_programs()

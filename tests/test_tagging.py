@@ -12,8 +12,8 @@ import pytest
 import torch
 from bioc import biocjson, biocxml
 
-from bioner_pl.tagging import readers, writers
-from bioner_pl.tagging.readers import Rejected
+from bioner_pl import formats
+from bioner_pl.formats import Rejected
 from helpers import ROOT, cli_env, run_cli
 
 TEXT = "Mutations in the APC gene cause familial adenomatous polyposis. Colon cancer follows."
@@ -152,7 +152,7 @@ def test_api_offsets_slice_the_text_and_confidences_are_probabilities(tagger):
 
 
 def records(path, **options):
-    return list(readers.read(str(path), **options))
+    return list(formats.read(str(path), **options))
 
 
 def test_every_input_format(tmp_path):
@@ -220,7 +220,7 @@ def test_reading_knows_how_far_it_is_in_bytes_as_stored(tmp_path):
     for name in ("a", "b"):  # words that do not compress away: about 1 MB a file, as stored
         with gzip.open(tmp_path / f"{name}.txt.gz", "wt") as f:
             f.write("".join(" ".join(f"{rng.getrandbits(40):x}" for _ in range(40)) + "\n" for _ in range(3000)))
-    source = readers.Input(str(tmp_path / "*.txt.gz"))
+    source = formats.Input(str(tmp_path / "*.txt.gz"))
     assert source.total_bytes == sum(p.stat().st_size for p in tmp_path.glob("*.gz")) > 1_500_000
     seen = [source.bytes_read for n, _ in enumerate(source) if n % 500 == 0]
     assert seen == sorted(seen) and len(set(seen)) > 4 and seen[-1] < source.total_bytes
@@ -233,7 +233,7 @@ def test_a_long_job_says_where_it_is(tmp_path, monkeypatch, capsys):
     from bioner_pl.tagging.collection import Meter
 
     (tmp_path / "in.txt").write_text("".join(f"Line {i:03d}.\n" for i in range(100)))
-    source = readers.Input(str(tmp_path / "in.txt"))
+    source = formats.Input(str(tmp_path / "in.txt"))
     records = iter(source)
     meter, counts = Meter(source, every=1e-9), {"documents": 0, "sentences": 0}
     for _ in range(4):
@@ -245,7 +245,7 @@ def test_a_long_job_says_where_it_is(tmp_path, monkeypatch, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3 and lines[-1].startswith("tagging: 100 documents, 200 sentences (")
     assert [line.split("; ")[1].split("%")[0] for line in lines] == ["50", "75", "100"] and " left" in lines[0] and lines[-1].endswith("about 0 s left")
-    quiet = Meter(readers.Input(str(tmp_path / "in.txt")), every=0)
+    quiet = Meter(formats.Input(str(tmp_path / "in.txt")), every=0)
     quiet.update(counts), quiet.update(counts), quiet.close()
     assert capsys.readouterr().err == ""
 
@@ -256,7 +256,7 @@ def test_a_long_job_says_where_it_is(tmp_path, monkeypatch, capsys):
     screen = Terminal()
     monkeypatch.setattr(sys, "stderr", screen)
     monkeypatch.setenv("TERM", "xterm")
-    source = readers.Input(str(tmp_path / "in.txt"))
+    source = formats.Input(str(tmp_path / "in.txt"))
     meter = Meter(source, every=60)
     for n, _ in enumerate(source):
         if n % 25 == 24:

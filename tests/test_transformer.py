@@ -17,7 +17,7 @@ from bioner_pl.errors import InputError
 from bioner_pl.models import ARCHITECTURES
 from bioner_pl.models.module import TaggerModule
 from bioner_pl.models.transformer import TransformerWords, best_window, layout, window_starts, word_pieces
-from bioner_pl.data.columns import read_iob
+from bioner_pl.formats.conll import read_iob
 from bioner_pl.training.runner import FEATURES
 from helpers import FIXTURE_DATA, ROOT, SMALL_VECTORS, TINY, batch_of, cli_env, run_cli
 

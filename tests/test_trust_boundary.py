@@ -180,7 +180,7 @@ def interrupted(tmp_path):
     lines = whole.splitlines(keepends=True)
     part.write_bytes(b"".join(lines[:2]))
     from bioner_pl.tagging.collection import JOURNAL, digest
-    from bioner_pl.tagging.documents import document
+    from bioner_pl.formats.document import document
 
     job = {"input": str(tmp_path / "in.txt"), "input_format": "auto", "documents": "lines", "text_field": "text",
            "format": "jsonl", "shard": 0, "shards": 1}
@@ -399,7 +399,7 @@ def test_a_long_journal_is_checked_a_line_at_a_time(tmp_path):
     import tracemalloc
 
     from bioner_pl.tagging.collection import JOURNAL, Journal, digest
-    from bioner_pl.tagging.documents import Document
+    from bioner_pl.formats.document import Document
 
     job = {"format": "jsonl", "shard": 0, "shards": 1}
     docs = [Document(f"Document {i} of a long job.") for i in range(100_000)]

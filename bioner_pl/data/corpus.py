@@ -18,8 +18,10 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from bioner_pl.data import columns, schemes, standoff
-from bioner_pl.data.columns import Sentence
+from bioner_pl import formats
+from bioner_pl.data import schemes, standoff
+from bioner_pl.formats import conll
+from bioner_pl.formats.conll import Sentence
 from bioner_pl.config import CONF_DIR, UPSTREAM_URL
 from bioner_pl.errors import InputError
 from bioner_pl.naming import corpus_name, is_path
@@ -28,6 +30,7 @@ log = logging.getLogger("bioner_pl")
 SPLITS = ("train", "devel", "test")
 DATA_DIR_ENV = "BIONER_DATA_DIR"
 FORMATS = ("auto", "column", "pubtator", "brat", "bioc")
+STANDOFF = ("pubtator", "brat", "bioc")  # text with mentions at character offsets
 # How a directory's split files are found by name (lower case), and which files can be splits.
 SPLIT_WORDS = {"train": re.compile("train"), "devel": re.compile("dev|valid"), "test": re.compile("test")}
 EXTENSIONS = (".tsv", ".conll", ".iob", ".iob1", ".iob2", ".bio", ".iobes", ".bioes", ".bilou", ".txt", ".pubtator", ".xml", ".json")
@@ -91,8 +94,8 @@ def check(corpus: Corpus) -> Corpus:
         problems.append(f"unknown format {corpus.format!r}; use one of {', '.join(FORMATS)}")
     if str(corpus.scheme).lower() not in schemes.SCHEMES:
         problems.append(f"unknown tag scheme {corpus.scheme!r}; use one of {', '.join(schemes.SCHEMES)}")
-    if corpus.separator not in columns.SEPARATORS:
-        problems.append(f"unknown separator {corpus.separator!r}; use one of {', '.join(columns.SEPARATORS)}")
+    if corpus.separator not in conll.SEPARATORS:
+        problems.append(f"unknown separator {corpus.separator!r}; use one of {', '.join(conll.SEPARATORS)}")
     if len(corpus.columns) != 2 or not all(isinstance(c, int) for c in corpus.columns):
         problems.append(f"columns must be [token, tag] column indices, got {list(corpus.columns)}")
     if set(corpus.files) - set(SPLITS):
@@ -189,19 +192,16 @@ def read_split(corpus: Corpus, path: Path) -> list[Sentence]:
     file's mentions, so that a dropped type drops before nested mentions are resolved)."""
     fmt = corpus.format
     if fmt == "auto":
-        fmt = ("brat" if path.is_dir() else "bioc" if standoff.looks_like_bioc(path)
-               else "pubtator" if standoff.looks_like_pubtator(path) else "column")
+        fmt = formats.detect(path)
+        fmt = fmt if fmt in STANDOFF else "column"  # anything else is read as columns, which say what is wrong
         log.info("%s: read as %s", path, fmt)
-    if fmt == "brat":
-        return standoff.read_brat(path, corpus.types)
-    if path.is_dir():
-        raise InputError(f"a folder, but the corpus's format is {fmt}", path)
-    if fmt == "pubtator":
-        return standoff.read_pubtator(path, corpus.types)
-    if fmt == "bioc":
-        return standoff.read_bioc(path, corpus.types)
+    if path.is_dir() != (fmt == "brat"):
+        raise InputError(f"a folder, but the corpus's format is {fmt}" if path.is_dir()
+                         else "a file, but the corpus's format is brat (a folder of .txt and .ann)", path)
+    if fmt in STANDOFF:
+        return standoff.read(path, fmt, corpus.types)
     token, tag = corpus.columns
-    return map_types(columns.read_column_corpus(path, corpus.scheme, token, tag, corpus.separator), corpus.types, str(path))
+    return map_types(conll.read_column_corpus(path, corpus.scheme, token, tag, corpus.separator), corpus.types, str(path))
 
 
 def map_types(sentences: list[Sentence], types: dict, where: str) -> list[Sentence]:

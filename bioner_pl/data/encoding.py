@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from bioner_pl.data.columns import Sentence
+from bioner_pl.formats.conll import Sentence
 from bioner_pl.data.vocab import Vocab, WordVocab
 
 

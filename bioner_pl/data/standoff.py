@@ -1,5 +1,5 @@
-"""Standoff corpora (PubTator, brat, BioC): text plus character-offset mentions, turned into tagged
-sentences with the tokenizer `predict` uses. Nothing is lost without a word: a mention whose edge
+"""Standoff corpora (PubTator, brat, BioC: read by bioner_pl.formats as documents with mentions),
+turned into tagged sentences with the tokenizer `predict` uses. Nothing is lost without a word: a mention whose edge
 falls inside a token splits the token there, of overlapping or nested mentions the outermost is
 kept, whitespace written at a mention's edges that the text does not have is trimmed, and a
 document that comes again is read once; each is logged with file and line, and counted. The
@@ -7,26 +7,18 @@ corpus's type map applies to the mentions, so a dropped type drops before nestin
 
 from __future__ import annotations
 
-import gzip
 import logging
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterable
 
-from bioner_pl.data import bioc_files
-from bioner_pl.data.columns import Sentence, read_text
 from bioner_pl.data.tokenize import Token, sentence_spans, tokenize
+from bioner_pl import formats
 from bioner_pl.errors import InputError
+from bioner_pl.formats.conll import Sentence
+from bioner_pl.formats.document import Document, Mention, Rejected
 
 log = logging.getLogger("bioner_pl")
-
-
-@dataclass(frozen=True)
-class Mention:
-    start: int
-    end: int
-    type: str
-    line: int  # where it is written, for the messages
 
 
 @dataclass
@@ -57,7 +49,7 @@ class Report:
 
     def log(self) -> None:
         log.info("%s: %d mentions; %d dropped by the type map; %d nested or overlapping (the outermost kept); "
-                 "%d with whitespace at an edge that the text lacks (trimmed); %d tokens split at a mention's "
+                 "%d whose edges differ from the text in whitespace (trimmed); %d tokens split at a mention's "
                  "edge; %d repeated documents (read once)", self.path, self.mentions, self.dropped,
                  self.overlapping, self.trimmed, self.split_tokens, self.repeated)
         warn_unused_types(self.types, self.seen_types, self.path)
@@ -126,184 +118,90 @@ def split_at_edges(tokens: list[Token], mentions: list[Mention], report: Report)
     return out
 
 
-def check_text(text: str, mention: Mention, written: str, path: Path, report: Report) -> Mention:
-    """The mention, if the text at its offsets is what the file writes; whitespace written at its
-    edges that the text does not have (NCBI-disease's release has such a mention) is trimmed off
-    its offsets, with a note; anything else is an error."""
+def check_text(text: str, mention: Mention, path: Path, report: Report) -> Mention:
+    """The mention, if the text at its offsets is what the file writes. Whitespace at its edges
+    that only one side has (the text at the offsets, or the text the file writes: NCBI-disease's
+    release has both kinds) is trimmed off its offsets, with a note; anything else is an error."""
+    where = f"{mention.where}: " if mention.where else ""
     if not 0 <= mention.start < mention.end <= len(text):
-        raise InputError(f"mention offsets {mention.start}-{mention.end} are outside the text "
+        raise InputError(f"{where}mention offsets {mention.start}-{mention.end} are outside the text "
                          f"({len(text)} characters)", path, mention.line)
-    if text[mention.start : mention.end] == written:
+    at = text[mention.start : mention.end]
+    written = at if mention.written is None else mention.written
+    if at == written:
         return mention
     core = written.strip()
-    trimmed = replace(mention, start=mention.start + len(written) - len(written.lstrip()),
-                      end=mention.end - (len(written) - len(written.rstrip())))
-    if core and len(written) == mention.end - mention.start and text[trimmed.start : trimmed.end] == core:
-        report.note(mention.line, f"mention {written!r} has whitespace at its edges that the text lacks; "
-                                  f"tagged as {core!r} at {trimmed.start}-{trimmed.end}")
-        report.trimmed += 1
-        return trimmed
-    raise InputError(f"mention {written!r} does not match the text at {mention.start}-{mention.end} "
-                     f"({text[mention.start : mention.end]!r})", path, mention.line)
+    edges = [(len(at) - len(at.lstrip()), len(at) - len(at.rstrip()))]  # the text's whitespace at the offsets
+    if len(written) == len(at):  # or the written mention's, at the same offsets
+        edges.insert(0, (len(written) - len(written.lstrip()), len(written) - len(written.rstrip())))
+    for lead, trail in edges:
+        trimmed = replace(mention, start=mention.start + lead, end=mention.end - trail)
+        if core and text[trimmed.start : trimmed.end] == core:
+            report.note(mention.line, f"{where}mention {written!r} and the text at its offsets {at!r} differ in "
+                                      f"whitespace at the edges; tagged as {core!r} at {trimmed.start}-{trimmed.end}")
+            report.trimmed += 1
+            return trimmed
+    raise InputError(f"{where}mention {written!r} does not match the text at {mention.start}-{mention.end} "
+                     f"({at!r})", path, mention.line)
 
 
-PUBTATOR_TEXT = re.compile(r"^([^|\t]+)\|([ta])\|(.*)$")  # pmid|t|title, pmid|a|abstract (the tagger reads it too)
-
-
-def looks_like_pubtator(path: Path) -> bool:
-    first = next((line for line in read_text(path).splitlines() if line.strip()), "")
-    return bool(PUBTATOR_TEXT.match(first))
-
-
-def read_pubtator(path: str | Path, types: dict | None = None) -> list[Sentence]:
-    """PubTator: `pmid|t|title`, `pmid|a|abstract`, then `pmid<TAB>start<TAB>end<TAB>text<TAB>type[...]`
-    mention lines (relation lines are skipped); blank lines between documents. Offsets count over
-    title + one character + abstract; the title is its own sentence. `types`: the type map."""
+def read(path: str | Path, fmt: str, types: dict | None = None) -> list[Sentence]:
+    """A PubTator or BioC file, or a brat folder, as IOB2 sentences (`types`: the type map)."""
     path = Path(path)
-    report, sentences = Report(path, types or {}), []
-    documents: list[dict] = []
-    raw = read_text(path)
-    if raw.strip() and not raw.endswith("\n"):  # a file cut off: its last document would be half one
-        raise InputError("the file ends in the middle of a line (no newline at its end): cut off? A whole "
-                         "file ends with a newline", path, len(raw.splitlines()))
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        text = PUBTATOR_TEXT.match(line)
-        if text:
-            pmid, kind, content = text.groups()
-            if kind == "t" or not documents or documents[-1]["pmid"] != pmid:
-                documents.append({"pmid": pmid, "title": "", "abstract": "", "mentions": [], "line": number})
-            documents[-1]["title" if kind == "t" else "abstract"] = content
-            continue
-        fields = line.split("\t")
-        if len(fields) >= 5 and fields[1].isdigit() and fields[2].isdigit():
-            if not documents or documents[-1]["pmid"] != fields[0]:
-                raise InputError(f"mention of document {fields[0]!r} outside that document's block", path, number)
-            documents[-1]["mentions"].append((Mention(int(fields[1]), int(fields[2]), fields[4], number), fields[3]))
-        elif len(fields) >= 4 and documents and fields[0] == documents[-1]["pmid"]:
-            continue  # a relation line (pmid, relation, id, id)
-        else:
-            raise InputError(f"not a PubTator line (pmid|t|..., pmid|a|... or a tab-separated mention): "
-                             f"{line[:60]!r}", path, number)
-    if not documents:
-        raise InputError("no documents: the file is empty", path)
-    first_line: dict[str, int] = {}
-    for doc in documents:
-        if doc["pmid"] in first_line:
-            report.note(doc["line"], f"document {doc['pmid']} again (first at line {first_line[doc['pmid']]}); read once")
+    options = formats.Options(keep_empty=True, sentences=False)  # each passage is split as it is tagged
+    return tagged_sentences(formats.read_file(path, fmt, options), path, types)
+
+
+def tagged_sentences(records: Iterable[Document | Rejected], path: Path, types: dict | None = None) -> list[Sentence]:
+    """A standoff file's documents (bioner_pl.formats) as IOB2 sentences, each passage tagged on its
+    own; a bad record is an error naming its file and line; a document that comes again is read
+    once, with a note; mentions are checked against the text. `types`: the corpus's type map."""
+    report, sentences, first_line = Report(path, types or {}), [], {}
+    for doc in records:
+        if isinstance(doc, Rejected):
+            raise doc.error()
+        report.file = doc.path if doc.path != path else None
+        key = doc.fields.get("id")
+        if key is not None and key in first_line:
+            report.note(doc.line, f"document {key} again (first at line {first_line[key]}); read once")
             report.repeated += 1
             continue
-        first_line[doc["pmid"]] = doc["line"]
-        text = doc["title"] + " " + doc["abstract"]
-        mentions = [check_text(text, mention, written, path, report) for mention, written in doc["mentions"]]
-        title_end = len(doc["title"])
-        crossing = [m for m in mentions if m.start <= title_end < m.end]
-        if crossing:
-            raise InputError("mention crosses from the title into the abstract", path, crossing[0].line)
-        sentences += tag_text(doc["title"], [m for m in mentions if m.end <= title_end], report)
-        sentences += tag_text(doc["abstract"], [m for m in mentions if m.start > title_end], report, title_end + 1)
-    report.log()
-    return sentences
-
-
-def looks_like_bioc(path: Path) -> bool:
-    """BioC XML (a `<collection>`) or BioC JSON (a collection, or documents a line each)."""
-    name = path.name.lower().removesuffix(".gz")
-    if not name.endswith((".xml", ".json", ".jsonl")):
-        return False
-    with open_binary(path) as binary:  # its head only: read_bioc reads the whole file once
-        head = binary.read(4096).decode("utf-8", errors="replace")
-    return "<collection" in head or '"documents"' in head or '"passages"' in head
-
-
-def open_binary(path: Path):
-    return gzip.open(path) if path.suffix == ".gz" else open(path, "rb")
-
-
-def read_bioc(path: str | Path, types: dict | None = None) -> list[Sentence]:
-    """BioC XML or JSON (through the `bioc` library): every passage with text is tagged on its own
-    from its annotations (type: the `type` infon; locations in BioC's document offsets; several
-    locations: the covering span, logged). A document that comes again is read once. Messages
-    name the document's line (XML) and the annotation's id. `types`: the type map."""
-    path = Path(path)
-    report, sentences, first_line = Report(path, types or {}), [], {}
-    with open_binary(path) as binary:
-        for line, doc in bioc_files.documents(binary):
-            if isinstance(doc, str):
-                raise InputError(doc, path, line)
-            if doc.id in first_line:
-                report.note(line, f"document {doc.id} again (first at line {first_line[doc.id]}); read once")
-                report.repeated += 1
-                continue
-            first_line[doc.id] = line
-            for passage in bioc_files.passages(doc):
-                mentions = [bioc_mention(passage, a, doc.id, line, path, report) for a in passage.annotations]
-                sentences += tag_text(passage.text, [m for m in mentions if m is not None], report)
+        first_line[key] = doc.line
+        sentences += document_sentences(doc, report)
     if not first_line:
-        raise InputError("no BioC documents in this file", path)
+        raise InputError("no documents: the file is empty", path)
     report.log()
     return sentences
 
 
-def bioc_mention(passage, annotation, doc_id, line: int, path: Path, report: Report) -> Mention | None:
-    """An annotation as a mention in its passage's text (None: not an entity, e.g. no locations)."""
-    where = f"document {doc_id}, annotation {annotation.id}"
-    kind = bioc_files.annotation_type(annotation)
-    if not annotation.locations:
-        return None
-    if kind is None:
-        raise InputError(f"{where} has no type infon (<infon key=\"type\">)", path, line)
-    pieces = sorted((loc.offset - passage.offset, loc.offset - passage.offset + loc.length) for loc in annotation.locations)
-    mention = Mention(pieces[0][0], max(e for _, e in pieces), kind, line)
-    written = annotation.text
-    if len(pieces) > 1:
-        report.note(line, f"{where}: {len(pieces)} locations; tagged as their covering span {mention.start}-{mention.end}")
-        written = None
-    if not 0 <= mention.start < mention.end <= len(passage.text):
-        raise InputError(f"{where}: offsets {mention.start + passage.offset}-{mention.end + passage.offset} are outside "
-                         f"its passage (offset {passage.offset}, {len(passage.text)} characters)", path, line)
-    return check_text(passage.text, mention, written if written is not None else passage.text[mention.start:mention.end],
-                      path, report)
-
-
-_BRAT_ENTITY = re.compile(r"^(T\S*)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
-
-
-def read_brat(directory: str | Path, types: dict | None = None) -> list[Sentence]:
-    """brat standoff: every `<doc>.ann` with its `<doc>.txt` in a folder, in name order. Text-bound
-    annotations (T lines) are the mentions; a discontinuous one becomes its covering span (logged);
-    relations, events, attributes and notes are skipped. `types`: the type map."""
-    directory = Path(directory)
-    anns, texts = sorted(directory.glob("*.ann")), sorted(directory.glob("*.txt"))
-    if not anns and not texts:
-        raise InputError("no brat documents (.txt with .ann) in this folder", directory)
-    for txt in texts:
-        if not txt.with_suffix(".ann").exists():
-            raise InputError("a .txt without its .ann (brat writes an empty .ann for a document without "
-                             "annotations)", txt)
-    sentences, report = [], Report(directory, types or {})
-    for ann in anns:
-        txt = ann.with_suffix(".txt")
-        if not txt.exists():
-            raise InputError(f"brat annotations without their text: {txt.name} is missing", ann)
-        text, report.file, mentions = read_text(txt), ann, []
-        for number, line in enumerate(read_text(ann).splitlines(), start=1):
-            if not line.startswith("T"):
-                continue
-            match = _BRAT_ENTITY.match(line)
-            if not match:
-                raise InputError(f"not a brat text-bound annotation (T<id><TAB>TYPE START END<TAB>text): "
-                                 f"{line[:60]!r}", ann, number)
-            _, kind, offsets, written = match.groups()
-            pieces = [tuple(map(int, p.split())) for p in offsets.split(";")]
-            mention = Mention(pieces[0][0], pieces[-1][1], kind, number)
-            if len(pieces) > 1:
-                report.note(number, f"discontinuous {kind} mention {offsets}: tagged as its covering span "
-                                    f"{mention.start}-{mention.end}")
-                written = text[mention.start : mention.end] if " ".join(
-                    text[a:b] for a, b in pieces) == written else written
-            mentions.append(check_text(text, mention, written, ann, report))
-        sentences += tag_text(text, mentions, report)
-    report.log()
+def document_sentences(doc: Document, report: Report) -> list[Sentence]:
+    mentions = []
+    for mention in doc.mentions:
+        if mention.type is None:
+            raise InputError(f"{mention.where} has no type infon (<infon key=\"type\">)", doc.path, mention.line)
+        if mention.note:
+            report.note(mention.line, mention.note)
+        mentions.append(mention)
+    layout, sentences = doc.layout(), []
+    for number, span in enumerate(layout):
+        start, end = span["start"], span["end"]
+        inside = []
+        for m in mentions:
+            if m.passage == number and not start <= m.start < m.end <= end:
+                raise InputError(f"{m.where}: offsets {m.start - start + span['offset']}-{m.end - start + span['offset']} "
+                                 f"are outside its passage (offset {span['offset']}, {end - start} characters)",
+                                 doc.path, m.line)
+            if m.passage == number or (m.passage is None and start <= m.start < end):
+                inside.append(check_text(doc.text, m, doc.path, report))
+        crossing = [m for m in inside if m.end > end]
+        if crossing:
+            names = [p["infons"].get("type", f"passage {i + 1}") for i, p in enumerate(layout)]
+            following = names[number + 1] if number + 1 < len(names) else "next passage"
+            raise InputError(f"mention crosses from the {names[number]} into the {following}", doc.path, crossing[0].line)
+        sentences += tag_text(doc.text[start:end], inside, report, start)
+    outside = [m for m in mentions if m.passage is None and not any(p["start"] <= m.start < p["end"] for p in layout)]
+    if outside:  # offsets past the text, or on the space between two passages
+        check_text(doc.text, outside[0], doc.path, report)
+        raise InputError(f"mention {outside[0].start}-{outside[0].end} starts between two passages",
+                         doc.path, outside[0].line)
     return sentences

@@ -6,7 +6,8 @@ Reports, on this machine in one run (medians of repeated measurements):
   * training time per sentence on the same sentences in shuffled and in by-length batches
     (`batching=by_length`), which differ only in padding;
   * CRF NLL forward+backward and Viterbi against pytorch-crf (`pip install -e .[bench]`);
-  * tagging throughput (sentences/s) on the NCBI-disease test split.
+  * tagging throughput (sentences/s) on the NCBI-disease test split;
+  * reading: documents/s through every format's reader, as tagging and training read them.
 """
 
 from __future__ import annotations
@@ -183,13 +184,56 @@ def tagging(dm: MultiTaskDataModule, repeats: int, batch_size: int = 128) -> dic
             "sentences_per_s": len(sentences) / ms * 1000}
 
 
+def reading(dm: MultiTaskDataModule, repeats: int) -> list[dict]:
+    """Documents per second through each reader (bioner_pl.formats): NCBI-disease's test split as
+    10-sentence documents (title, abstract, its gold mentions as entities) written by our writers
+    in every format, read back as tagging reads them, and the standoff ones as training does."""
+    import tempfile
+
+    from bioner_pl import formats
+    from bioner_pl.data import standoff
+    from bioner_pl.data.schemes import spans
+    from bioner_pl.formats.document import titled
+
+    sentences = dm.sentences["test"]
+    docs = []
+    for n in range(0, len(sentences), 10):
+        part = sentences[n:n + 10]
+        title, abstract = " ".join(part[0].tokens), " ".join(" ".join(s.tokens) for s in part[1:])
+        doc, start = titled(str(n), title, abstract), 0
+        for number, s in enumerate(part):
+            offsets = [start + sum(len(t) + 1 for t in s.tokens[:i]) for i in range(len(s.tokens) + 1)]
+            for kind, first, last in spans(list(s.tags), "iob2"):
+                doc.entities.append(formats.Entity(" ".join(s.tokens[first:last + 1]), kind, offsets[first],
+                                                   offsets[last + 1] - 1))
+            start = offsets[-1]
+        docs.append(doc)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (write, extension) in formats.WRITERS.items():
+            if name in ("brat", "conll"):
+                continue  # a folder; CoNLL is read as one document per file
+            path = Path(tmp) / f"in{extension}"
+            with open(path, "wb") as out:
+                formats.assemble(name, (write(doc, i).encode() for i, doc in enumerate(docs)), out)
+            fns = {"tagging": lambda: sum(1 for _ in formats.read(str(path)))}
+            if name in ("pubtator", "bioc_xml", "bioc_json"):
+                fns["training"] = lambda: standoff.read(path, "bioc" if name.startswith("bioc") else name)
+            runs = interleaved(fns, max(3, repeats // 4), warmup=1)
+            for side, times in runs.items():
+                ms = statistics.median(times)
+                rows.append({"format": name, "reader": side, "documents": len(docs), "ms": ms,
+                             "documents_per_s": len(docs) / ms * 1000})
+    return rows
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bioner_pl.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=os.environ.get("BIONER_DATA_DIR", "data"))
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", default="bench.json")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["train", "batching", "crf", "tagging"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["train", "batching", "crf", "tagging", "reading"])
     args = parser.parse_args(argv)
 
     dm = MultiTaskDataModule("ncbi", ["bionlp09"], glove_6b_50d(), args.data_dir)
@@ -205,6 +249,8 @@ def main(argv=None) -> dict:
         report["crf"] = crf_versus_pytorch_crf(args.repeats)
     if "tagging" not in args.skip:
         report["tagging"] = tagging(dm, args.repeats)
+    if "reading" not in args.skip:
+        report["reading"] = reading(dm, args.repeats)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print_report(report)
     print(f"\nwritten to {args.out}")
@@ -240,6 +286,9 @@ def print_report(report: dict) -> None:
         t = report["tagging"]
         print(f"\ntagging NCBI-disease test: {t['sentences']} sentences in {t['ms']:.0f} ms = "
               f"{t['sentences_per_s']:.0f} sentences/s (batch {t['batch_size']})")
+    if "reading" in report:
+        print("\nreading NCBI-disease test as 10-sentence documents, every format (bioner_pl.formats)")
+        print(_table(report["reading"], ["format", "reader", "documents", "ms", "documents_per_s"]))
 
 
 if __name__ == "__main__":

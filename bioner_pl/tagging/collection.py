@@ -25,10 +25,9 @@ from typing import Iterator
 from bioner_pl import cluster
 from bioner_pl.errors import InputError, first_line
 from bioner_pl.files import MAX_RECORD_BYTES, MiB, bounded_lines, open_own
-from bioner_pl.tagging import readers, writers
-from bioner_pl.tagging.readers import Rejected
+from bioner_pl import formats
+from bioner_pl.formats import Rejected
 from bioner_pl.tagging.tagger import Tagger
-from bioner_pl.tagging.writers import OUTPUT_FORMATS
 
 
 def output_path(input: str, output: str | None, format: str) -> Path:
@@ -38,7 +37,7 @@ def output_path(input: str, output: str | None, format: str) -> Path:
     if glob.has_magic(str(input)):
         raise InputError("output=... is needed when input is a glob of several files", input)
     source = Path(input)
-    output = source.with_name(source.name.removesuffix(".gz")).with_suffix(OUTPUT_FORMATS[format])
+    output = source.with_name(source.name.removesuffix(".gz")).with_suffix(formats.WRITERS[format][1])
     return output.with_name(f"{output.stem}.tagged{output.suffix}") if output == source else output  # never the input
 
 
@@ -58,7 +57,7 @@ class Meter:
     input read, the share done and the time left. A Rich bar on a terminal (as training has), a
     log line every `every` seconds elsewhere (SLURM output files); the summary line ends it."""
 
-    def __init__(self, source: readers.Input, every: float):
+    def __init__(self, source: formats.Input, every: float):
         self.source, self.every = source, every
         self.started = self.last = time.time()
         self.counted_from: int | None = None  # bytes read after the first batch (a resumed job skips what is done)
@@ -212,10 +211,10 @@ class Journal:
         self.out.close()
         if self.shards > 1:
             os.replace(self.index, self.target.with_name(self.target.name + ".index"))
-        elif self.format in writers.CONTAINERS:  # one pass over the documents, into their container
+        elif self.format in formats.CONTAINERS:  # one pass over the documents, into their container
             tmp = self.target.with_name(self.target.name + ".tmp")
             with open_own(tmp, "wb") as out:
-                writers.assemble(self.format, (data for _, data in indexed(self.part, self.index)), out)
+                formats.assemble(self.format, (data for _, data in indexed(self.part, self.index)), out)
             os.replace(tmp, self.target)
             self.part.unlink()
             self.index.unlink()
@@ -300,7 +299,7 @@ def merge_shards(output: Path, shards: int, format: str) -> Path:
     tmp = output.with_name(output.name + ".part")
     with open_own(tmp, "wb") as out:
         shards = (indexed(p, p.with_name(p.name + ".index")) for p in parts)
-        writers.assemble(format, (data for _, data in heapq.merge(*shards)), out)
+        formats.assemble(format, (data for _, data in heapq.merge(*shards)), out)
     os.replace(tmp, output)
     return output
 
@@ -314,8 +313,8 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
     """Tag every document of `input` (a file or a glob) into `output`, streamed and resumable; one
     shard of it with num_shards > 1; merge=true interleaves finished shards. The options are
     predict's (conf/predict.yaml). Returns the file (brat: the folder) written."""
-    if format not in OUTPUT_FORMATS:
-        raise InputError(f"unknown output format {format!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    if format not in formats.WRITERS:
+        raise InputError(f"unknown output format {format!r}; use one of {', '.join(formats.WRITERS)}")
     if on_error not in ("raise", "skip"):
         raise InputError(f"on_error must be raise or skip, got {on_error!r}")
     shards, shard = int(num_shards), int(shard)
@@ -332,7 +331,7 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
     if done_marker(target, shard, shards).exists() if brat else target.exists():
         print(f"{target}: finished earlier, nothing to do", file=sys.stderr)
         return target
-    source = readers.Input(str(input), input_format, documents, text_field, int(max_record_mb * MiB))
+    source = formats.Input(str(input), input_format, documents, text_field, int(max_record_mb * MiB))
     tagger = Tagger.load(ckpt, head=head, device=device, batch_size=batch_size,
                          confidences=confidences, precision=str(precision))
     job = {"input": str(input), "input_format": input_format, "documents": documents, "text_field": text_field,
@@ -360,7 +359,7 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
 
     todo = mine()
     counts, started = {"documents": 0, "sentences": 0, "entities": 0, "rejected": 0}, time.time()
-    write = writers.brat_files if brat else writers.WRITERS[format]
+    write = formats.WRITERS[format][0]
     meter = Meter(source, progress_every)
     try:
         while batch := list(islice(todo, documents_per_batch)):

@@ -27,7 +27,7 @@ from bioner_pl.errors import InputError
 from bioner_pl.models.blocks import RealTokens, WordCharEmbedding, bf16_lstm_runs_on
 from bioner_pl.models.module import TaggerModule
 from bioner_pl.tagging.checkpoint import head_index, load_module
-from bioner_pl.tagging.documents import Document, Entity, document, pretokenized
+from bioner_pl.formats.document import Document, Entity, document, pretokenized
 
 
 def entity_spans(paths: np.ndarray, lengths: np.ndarray, kinds: np.ndarray, begins: np.ndarray):

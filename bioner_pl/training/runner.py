@@ -19,7 +19,7 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from bioner_pl import cluster
 from bioner_pl.data import corpus as ds
-from bioner_pl.data.columns import write_predictions
+from bioner_pl.formats.conll import write_predictions
 from bioner_pl.data.datamodule import MultiTaskDataModule
 from bioner_pl.errors import InputError, causes
 from bioner_pl.files import MiB, load_torch_file, read_json

@@ -1,41 +1,32 @@
-"""Column files (CoNLL-style): a token per line, blank lines between sentences, tags in any scheme."""
+"""Column files (CoNLL-style): a token per line, blank lines between sentences, tags in any scheme.
+Training reads a corpus split's tokens and tags (read_column_corpus); tagging reads a file's first
+column as one document's sentences (read) and writes token<TAB>tag (write)."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import gzip
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from bioner_pl.data import schemes
+from bioner_pl.data.tokenize import Token, Tokens
 from bioner_pl.errors import InputError
+from bioner_pl.formats.document import Document, Rejected
+from bioner_pl.formats.opening import Options, lines, read_text, too_large
 
 log = logging.getLogger("bioner_pl")
 SEPARATORS = {"auto": None, "tab": "\t", "space": " "}
+EXTENSION = ".conll"
 
 
 @dataclass(frozen=True)
 class Sentence:
     tokens: tuple[str, ...]
     tags: tuple[str, ...]  # IOB2
-
-
-def read_text(path: str | os.PathLike) -> str:
-    """A UTF-8 text file, gzipped or not; unreadable ones are one-line errors naming the file (and line)."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-        return (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = err.object[: err.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {err.start}: {err.reason})", path, line) from None
-    except (FileNotFoundError, IsADirectoryError):
-        raise InputError("file not found", path) from None
-    except (gzip.BadGzipFile, EOFError) as err:
-        raise InputError(f"not a readable gzip file ({err})", path) from None
 
 
 @contextlib.contextmanager
@@ -165,3 +156,37 @@ def write_predictions(path: Path, sentences: list[Sentence], predictions: dict[i
             for token, gold, pred in zip(sentence.tokens, sentence.tags, predictions[index]):
                 out.write(f"{token}\t{gold}\t{pred}\n")
             out.write("\n")
+
+
+def is_marker(token: str, line: str) -> bool:
+    """A line that is no token: `-DOCSTART-`, or a `#` comment (training checks a `#` row's tags too)."""
+    return token == "-DOCSTART-" or line.startswith("# ")
+
+
+def read(path: Path, binary, options: Options) -> Iterator[Document | Rejected]:
+    """One document per file: its tokens (first column), blank lines between sentences."""
+    sentences, current, parts, position = [], [], [], 0
+    for number, line in lines(path, binary, limit=options.limit):
+        if isinstance(line, Rejected):
+            yield line
+            continue
+        if position > options.limit:  # the file is the document
+            yield Rejected(path, number, too_large(options.limit) + "; the rest of this file is skipped", path.name)
+            return
+        token = line.split("\t")[0]
+        if not line.strip() or is_marker(token, line):
+            if current:
+                sentences.append(Tokens.given(current))
+                current = []
+            continue
+        current.append(Token(token, position, position + len(token)))
+        parts.append(token)
+        position += len(token) + 1
+    if current:
+        sentences.append(Tokens.given(current))
+    yield Document(" ".join(parts), sentences, fields={"file": path.name})
+
+
+def write(doc: Document, index: int) -> str:
+    return "".join("".join(f"{t.text}\t{g}\n" for t, g in zip(tokens, tags)) + "\n"
+                   for tokens, tags in zip(doc.sentences, doc.tags))

@@ -1,16 +1,19 @@
 """BioC, the format PubTator3 and the BioCreative tasks exchange (XML and JSON), read and written
-through the `bioc` library; what is ours is only the streaming and the messages.
+through the `bioc` library; what is ours is only the streaming, the messages, and the document:
+passages joined by one space, each its own span of sentences, annotations as mentions.
 
 XML is read a document at a time: lxml finds each `<document>` (its line kept for the messages),
 bioc decodes it, and it is freed, so memory stays flat on a PubTator3 bulk file. A BioC JSON
 collection is one JSON value and is read whole; BioC JSON lines (a document per line) stream.
 External entities are never resolved and nothing is fetched: a file from elsewhere reads no other
-file. Training (data/standoff.py) and tagging (tagging/readers.py, writers.py) share this."""
+file."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
 from typing import Iterator
 
 import bioc
@@ -18,7 +21,10 @@ from bioc import biocjson, biocxml
 from bioc.biocxml.encoder import encode_document
 from lxml import etree
 
+from bioner_pl.data.tokenize import Tokens, sentence_spans
 from bioner_pl.files import MAX_RECORD_BYTES, MiB, BoundedReader, RecordTooLarge, bounded_lines
+from bioner_pl.formats.document import Document, Mention, Rejected
+from bioner_pl.formats.opening import Options
 
 DOCUMENT_KEYS = ("passages",)  # what makes a JSON object a BioC document
 
@@ -31,6 +37,46 @@ class Passage:
     text: str
     infons: dict
     annotations: list  # bioc.BioCAnnotation, locations in the document's offsets
+
+
+def read(path: Path, binary, options: Options) -> Iterator[Document | Rejected]:
+    """Every document of a BioC XML or JSON file: its passages with text joined by one space, each
+    split into sentences on its own (nothing crosses a passage), where each starts kept in its
+    extras (so the BioC writer puts entities back at BioC offsets), its annotations as mentions
+    (several locations: their covering span, with a note). A document without a passage with
+    text is Rejected, unless options.keep_empty (training: nothing to learn from, nothing wrong)."""
+    for line, doc in documents(binary, options.limit):
+        if isinstance(doc, str):
+            yield Rejected(path, line, doc, "")
+            continue
+        parts = passages(doc)
+        if not parts and not options.keep_empty:
+            yield Rejected(path, line, f"document {doc.id} has no passage with text", str(doc.id))
+            continue
+        text = " ".join(p.text for p in parts)
+        starts = list(accumulate((len(p.text) + 1 for p in parts[:-1]), initial=0))
+        sentences = [Tokens(text, start + s, start + e) for p, start in zip(parts, starts)
+                     for s, e in sentence_spans(p.text)] if options.sentences else []
+        layout = [{"offset": p.offset, "start": start, "end": start + len(p.text), "infons": p.infons}
+                  for p, start in zip(parts, starts)]
+        fields = {"id": doc.id, "passages": layout} | ({"infons": dict(doc.infons)} if doc.infons else {})
+        if len(parts) > 1:
+            fields["title_length"] = len(parts[0].text)  # PubTator output: first passage, then the rest
+        mentions = [m for number, (p, start) in enumerate(zip(parts, starts))
+                    for a in p.annotations if (m := mention(p, start, number, a, doc.id, line)) is not None]
+        yield Document(text, sentences, fields=fields, mentions=mentions, path=path, line=line)
+
+
+def mention(passage: Passage, start: int, number: int, annotation, doc_id, line: int) -> Mention | None:
+    """An annotation as a mention in the document's text (None: no locations, not an entity)."""
+    if not annotation.locations:
+        return None
+    where = f"document {doc_id}, annotation {annotation.id}"
+    pieces = sorted((loc.offset - passage.offset, loc.offset - passage.offset + loc.length) for loc in annotation.locations)
+    first, last = pieces[0][0], max(e for _, e in pieces)
+    note = f"{where}: {len(pieces)} locations; tagged as their covering span {first}-{last}" if len(pieces) > 1 else ""
+    return Mention(start + first, start + last, annotation_type(annotation), line,
+                   annotation.text if len(pieces) == 1 else None, where, number, note)
 
 
 def documents(binary, limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, bioc.BioCDocument | str]]:
@@ -175,3 +221,37 @@ def xml_document(doc: bioc.BioCDocument) -> str:
 
 def json_document(doc: bioc.BioCDocument) -> str:
     return json.dumps(biocjson.toJSON(doc), ensure_ascii=False)
+
+
+def as_bioc(doc: Document, index: int) -> bioc.BioCDocument:
+    """The document with its entities as annotations (type and confidence infons, BioC offsets:
+    the passage's offset plus the place in its text); the input's other fields become infons."""
+    out = bioc.BioCDocument()
+    out.id = str(doc.fields.get("id", index))
+    out.infons = {k: str(v) for k, v in doc.fields.items() if k not in ("id", "passages", "infons", "title_length")
+                  and isinstance(v, (str, int, float, bool))} | doc.fields.get("infons", {})
+    entities = iter(sorted(doc.entities, key=lambda e: e.start))
+    entity, number = next(entities, None), 0
+    for part in doc.layout():
+        passage = bioc.BioCPassage()
+        passage.offset, passage.infons, passage.text = part["offset"], dict(part["infons"]), doc.text[part["start"]:part["end"]]
+        while entity is not None and entity.start < part["end"]:
+            number += 1
+            annotation = bioc.BioCAnnotation()
+            annotation.id, annotation.text = f"T{number}", entity.text
+            annotation.infons["type"] = entity.type
+            if entity.confidence is not None:
+                annotation.infons["confidence"] = f"{entity.confidence:.4f}"
+            annotation.add_location(bioc.BioCLocation(part["offset"] + entity.start - part["start"], entity.end - entity.start))
+            passage.add_annotation(annotation)
+            entity = next(entities, None)
+        out.add_passage(passage)
+    return out
+
+
+def write_xml(doc: Document, index: int) -> str:
+    return xml_document(as_bioc(doc, index))
+
+
+def write_json(doc: Document, index: int) -> str:
+    return json_document(as_bioc(doc, index))
