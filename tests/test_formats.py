@@ -116,8 +116,10 @@ def test_whatever_the_json_lines_reader_accepts_every_writer_writes(tmp_path, ex
         return
     record.tags = [["O"] * len(s) for s in record.sentences]
     for name, (write, _) in formats.WRITERS.items():
-        written = write(record, 0)
-        assert written, name
+        try:
+            assert write(record, 0), name
+        except ValueError as err:  # characters XML cannot hold: predict sets the document aside (test_bounded_reading)
+            assert name == "bioc_xml" and "XML compatible" in str(err), (name, err)
 
 
 def test_a_wrong_type_in_a_documents_extras_is_a_rejected_record(tmp_path):

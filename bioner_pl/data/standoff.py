@@ -7,6 +7,7 @@ corpus's type map applies to the mentions, so a dropped type drops before nestin
 
 from __future__ import annotations
 
+import bisect
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -108,7 +109,11 @@ def split_at_edges(tokens: list[Token], mentions: list[Mention], report: Report)
     edges = sorted({m.start for m in mentions} | {m.end for m in mentions})
     out = []
     for token in tokens:
-        cuts = [e for e in edges if token.start < e < token.end]
+        first = bisect.bisect_right(edges, token.start)  # the edges inside the token, found by bisection
+        cuts = edges[first:bisect.bisect_left(edges, token.end, first)]
+        if not cuts:
+            out.append(token)
+            continue
         for cut in cuts:
             line = next(m.line for m in mentions if cut in (m.start, m.end))
             report.note(line, f"a mention's edge at {cut} falls inside the token {token.text!r}; split it there")

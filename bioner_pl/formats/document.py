@@ -93,6 +93,8 @@ class Extras(BaseModel):
 
 def checked_extras(extras: dict, text: str) -> dict | str:
     """The extras, or what is wrong with them (one line): a type, or a span outside the text."""
+    if not extras.keys() & Extras.model_fields.keys():
+        return extras  # none of ours: nothing to check (the common case, a record with an id of its own name)
     given_null = [key for key in Extras.model_fields if key in extras and extras[key] is None]
     if given_null:  # a key of ours given as null: not "absent"
         return f"field {given_null[0]}: null, where a value is needed"
