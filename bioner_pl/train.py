@@ -16,7 +16,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from bioner_pl import cluster, config  # noqa: F401  (config: registers the resolvers the configs use)
-from bioner_pl.experiments.tables import paper_f1
+from bioner_pl.paper import run_f1
 from bioner_pl.training.runner import honour_omp_num_threads, input_error, train
 
 # Lightning's own noise: our module (not the DataModule) deliberately keeps `lengths` on the CPU,
@@ -48,7 +48,7 @@ def main(cfg: DictConfig) -> dict | None:
     honour_omp_num_threads()
     cluster.watch_for_termination()
     try:
-        return train(cfg, out_dir, paper_f1)
+        return train(cfg, out_dir, run_f1)
     except Exception as err:
         if cluster.requeue_under_way(err):  # no error.txt, no result: the next attempt has them
             raise SystemExit(f"bioner-pl: SLURM took this attempt away ({err}); the requeued job continues") from err

@@ -13,7 +13,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from bioner_pl import naming
+from bioner_pl import naming, paper
 from bioner_pl.config import CONF_DIR
 from bioner_pl.experiments import tables
 from bioner_pl.training import tracking
@@ -288,7 +288,7 @@ def test_wandb_summary_has_the_papers_cell():
                "best_epoch": 40, "epochs": 80, "params": 5_000_000, "wall_seconds": 3600.0, "resumed": False,
                "arch": {}, "main": "exptm", "aux": ["jnlpba"], "embedding": "glove50", "fraction": 1.0,
                "protocol": {"schedule": "turns", "batching": "by_length", "train_on_dev": False}}
-    summary = tracking.summary(metrics, tables.paper_f1(metrics))
+    summary = tracking.summary(metrics, paper.run_f1(metrics))
     assert summary["paper/f1"] == pytest.approx(0.6881)  # Table 4: Ex-PTM + JNLPBA
     assert summary["paper/delta_f1"] == pytest.approx(0.71 - 0.6881)
     assert summary["test/f1"] == 0.71 and summary["dev/f1"] == 0.78 and summary["best_epoch"] == 40
@@ -330,5 +330,5 @@ def test_the_transformer_table_sets_encoders_beside_word_vectors(tmp_path):
 def test_a_run_without_the_bilstm_has_no_paper_figure():
     metrics = {"model": "stm", "arch": {"bigram": True}, "main": "exptm", "aux": [], "embedding": "glove50",
                "fraction": 1.0, "protocol": {}}
-    assert tables.paper_f1(metrics) == 67.31  # Table 2's Ex-PTM STM
-    assert tables.paper_f1({**metrics, "arch": {"bigram": True, "encoder": "none"}}) is None
+    assert paper.run_f1(metrics) == 67.31  # Table 2's Ex-PTM STM
+    assert paper.run_f1({**metrics, "arch": {"bigram": True, "encoder": "none"}}) is None

@@ -15,7 +15,9 @@ from collections import Counter
 from pathlib import Path
 
 from bioner_pl import data as ds
+from bioner_pl.experiments.render import markdown
 from bioner_pl.naming import corpus_name
+from bioner_pl.paper import numbers
 from bioner_pl.errors import exits_cleanly
 
 TABLE1 = ["bc2gm", "exptm", "ncbi", "linnaeus", "jnlpba", "bc5cdr", "bionlp09", "bionlp11id", "bionlp13pc"]
@@ -62,7 +64,5 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", default=os.environ.get(ds.DATA_DIR_ENV, "data"),
                         help=f"where the corpus configs' folders are (default: ${ds.DATA_DIR_ENV}, else data/)")
     args = parser.parse_args(argv)
-    from bioner_pl.experiments.tables import markdown, paper
-
-    header, table = rows(args.corpora, Path(args.data_dir), paper()["table1"])
+    header, table = rows(args.corpora, Path(args.data_dir), numbers()["table1"])
     print(markdown("Corpus statistics (ours: as training reads them; the paper's Table 1 beside them)", header, table))

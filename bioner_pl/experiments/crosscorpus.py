@@ -344,7 +344,7 @@ def figure(results: list[CrossCorpusFile]):
     """In-corpus beside mean cross-corpus F1 for every model, one panel per main corpus."""
     import numpy as np
 
-    from bioner_pl.experiments.plots import pyplot
+    from bioner_pl.experiments.render import pyplot
 
     plt = pyplot()
     groups = sorted(grouped(results).items(), key=lambda kv: [str(k) for k in kv[0]])

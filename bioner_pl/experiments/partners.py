@@ -33,7 +33,7 @@ from bioner_pl import data as ds
 from bioner_pl.config import CONF_DIR
 from bioner_pl.errors import InputError, exits_cleanly
 from bioner_pl.experiments.results import dev_curve
-from bioner_pl.experiments.tables import markdown
+from bioner_pl.experiments.render import markdown
 from bioner_pl.naming import aux_list
 
 OPTIONS = {"main": None, "model": "cs", "candidates": None, "seed": "1", "eta": "2", "rounds": None, "report": None}

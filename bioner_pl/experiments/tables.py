@@ -25,11 +25,12 @@ from omegaconf import OmegaConf
 
 from bioner_pl.data.corpus import DATA_DIR_ENV
 from bioner_pl.errors import InputError
-from bioner_pl.experiments import crosscorpus
-from bioner_pl.experiments.plots import pyplot
+from bioner_pl.experiments import corpus_stats, crosscorpus
+from bioner_pl.experiments.render import markdown, pyplot
+from bioner_pl import paper as the_paper
 from bioner_pl.naming import PROTOCOL_SWITCHES, aux_list, corpus_name, fine_tuned, protocol_name
 
-MAINS = ["bc2gm", "exptm", "ncbi", "linnaeus"]
+MAINS = the_paper.MAINS
 MODELS = ["stm", "fs", "sp", "adv", "cs"]
 AUXS = ["jnlpba", "bc5cdr", "bionlp09", "bionlp11id", "bionlp13pc"]
 SUBSETS = ["bionlp11id", "bionlp11id_chem", "bionlp11id_ggp", "bionlp11id_species"]
@@ -38,13 +39,9 @@ EMBEDDINGS = ["pmc", "pubmed", "pmc_pubmed", "pmc_pubmed_wiki", "glove100", "glo
 WORD_VECTORS = EMBEDDINGS + ["random", "word2vec"]  # every other embedding name is a transformer's
 PLM_EPOCHS = 20  # a fine-tuned transformer's protocol (conf/embedding/transformer_ft.yaml)
 ADV_GRID = [(a, b) for a in (0.0, 0.1, 0.01) for b in (0.0, 0.01, 0.001)]
-ADV_DEFAULT = (0.01, 0.001)  # the authors' config: the ADV-MTM cell of Table 2
+ADV_DEFAULT = the_paper.ADV_DEFAULT
 METRICS = ["precision", "recall", "f1"]
 MISSING = "—"
-
-
-def paper() -> dict:
-    return json.loads(resources.files("bioner_pl.experiments").joinpath("paper_results.json").read_text())
 
 
 @dataclass
@@ -96,11 +93,8 @@ class CellKey(NamedTuple):
 
 
 def key(model: str, arch: dict, main: str, aux, embedding: str, fraction: float, protocol: dict) -> CellKey:
-    variant = (float(arch.get("alpha", ADV_DEFAULT[0])), float(arch.get("beta", ADV_DEFAULT[1]))) \
-        if model == "adv" else None
-    crf = "bigram" if arch.get("bigram", True) else "classic"
-    return CellKey(model, variant, crf, main, tuple(aux), embedding, float(fraction), protocol_name(**protocol),
-                   arch.get("encoder", "bilstm"))
+    variant, crf, encoder = the_paper.architecture(model, arch)
+    return CellKey(model, variant, crf, main, tuple(aux), embedding, float(fraction), protocol_name(**protocol), encoder)
 
 
 def _failed_run_key(run_dir: Path) -> CellKey | None:
@@ -138,7 +132,7 @@ def collect(roots: list[Path], min_epochs: int = 1) -> dict[CellKey, Cell]:
 
 class Tables:
     def __init__(self, cells: dict[CellKey, Cell], embedding: str = "glove50", protocol: str = ""):
-        self.cells, self.embedding, self.protocol, self.paper = cells, embedding, protocol, paper()
+        self.cells, self.embedding, self.protocol, self.paper = cells, embedding, protocol, the_paper.numbers()
 
     def cell(self, model, main, aux=(), fraction=1.0, embedding=None, variant=None, crf="bigram",
              encoder="bilstm") -> Cell:
@@ -150,9 +144,9 @@ class Tables:
     def partner(self, main: str) -> tuple:
         return (self.paper["best_partner"][main],)
 
-    def paired_aux(self, model: str, main: str) -> tuple:
-        """The auxiliary datasets of the paper's model comparisons: none for STM, else the best partner."""
-        return () if model == "stm" else self.partner(main)
+    @staticmethod
+    def paired_aux(model: str, main: str) -> tuple:
+        return the_paper.paired_aux(model, main)
 
     @staticmethod
     def compare(paper_value: float | None, cell: Cell, metric: str = "f1") -> list[str]:
@@ -264,20 +258,7 @@ class Tables:
                 "best mean dev F1 among those run, over the seeds they all ran)", header, rows)
 
     def paper_f1(self, model, variant, crf, main, aux, embedding, fraction, encoder="bilstm") -> float | None:
-        """The paper's F1 for a cell, from whichever of its tables has that cell (none without the BiLSTM)."""
-        if crf != "bigram" or variant not in (None, ADV_DEFAULT) or main not in MAINS or encoder != "bilstm":
-            return None
-        paired = aux == self.paired_aux(model, main)
-        if embedding != self.embedding:
-            return self.paper["table7"].get(model, {}).get(embedding, {}).get(main) \
-                if fraction == 1 and paired else None
-        if fraction != 1:
-            return self.paper["table6"][main][str(fraction)].get(model, {}).get("f1") if paired else None
-        if paired:
-            return self.paper["table2"][main][model]["f1"]
-        if model == "cs" and len(aux) == 1:
-            return self.paper["table4"][main].get(aux[0], self.paper["table5"][main].get(aux[0]))
-        return None
+        return the_paper.f1(model, variant, crf, main, aux, embedding, fraction, encoder, self.embedding)
 
     def runs(self):
         """Every cell with runs, what it cost and how it compares: the README's results table."""
@@ -298,11 +279,6 @@ class Tables:
             rows.append([" + ".join((main, *aux)), name, embedding, f"{fraction:.0%}", seeds,
                          cell.text("f1", count=False), paper, delta, f"{wall:.0f} min"])
         return "Every cell run (test F1, %; wall-clock time per run)", header, rows
-
-
-def markdown(title: str, header: list[str], rows: list[list[str]]) -> str:
-    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
 def charts(tables: Tables, out: Path) -> None:
@@ -372,10 +348,8 @@ def table4_figure(tables: Tables):
 
 def table1(data_dir: Path):
     """Table 1 from the corpora themselves (None, with a note, where they are not on this machine)."""
-    from bioner_pl.experiments import corpus_stats
-
     try:
-        header, rows = corpus_stats.rows(corpus_stats.TABLE1, data_dir, paper()["table1"])
+        header, rows = corpus_stats.rows(corpus_stats.TABLE1, data_dir, the_paper.numbers()["table1"])
     except InputError as err:
         print(f"Table 1 left out: the corpora are not here ({err})")
         return None
@@ -417,13 +391,6 @@ def write_crosscorpus(runs: list, out: Path, with_charts: bool = True) -> None:
         fig.savefig(out / "crosscorpus.png", dpi=120)
         pyplot().close(fig)
     print(f"{len(runs)} runs scored across corpora -> {out / 'crosscorpus.md'}")
-
-
-def paper_f1(metrics: dict) -> float | None:
-    """The paper's F1 for a run's cell (its metrics.json), where one of its tables has it."""
-    cell = key(metrics["model"], metrics["arch"], metrics["main"], metrics["aux"], metrics["embedding"],
-               metrics["fraction"], metrics["protocol"])
-    return Tables({}).paper_f1(*cell[:7], encoder=cell.encoder)
 
 
 def main(argv=None) -> Path:

@@ -16,6 +16,7 @@ import yaml
 from bioner_pl.errors import InputError
 from bioner_pl.files import MiB, read_json, regular_file
 from bioner_pl.models.module import TaggerModule
+from bioner_pl.paper import run_f1
 from bioner_pl.tagging.tagger_file import CARD, CONFIG, FORMAT, VERSION, WEIGHTS, TaggerFile
 
 
@@ -70,14 +71,12 @@ def model_card(hparams: dict, run_dir: Path | None) -> str:
 def run_record(run_dir: Path) -> tuple[dict | None, str | None]:
     """(metrics, training command) of the run directory a checkpoint sits in, where they read as
     ours; a run directory is data too, and what does not read is left off the card."""
-    from bioner_pl.experiments.tables import paper_f1
-
     metrics = command = None
     try:
         found = read_json(run_dir / "metrics.json", MiB, "metrics.json")
         metrics = {"scores": {split: {k: float(found[split][k]) for k in ("precision", "recall", "f1")}
                               for split in ("dev", "test") if found.get(split)},
-                   "best_epoch": int(found["best_epoch"]), "epochs": int(found["epochs"]), "paper": paper_f1(found)}
+                   "best_epoch": int(found["best_epoch"]), "epochs": int(found["epochs"]), "paper": run_f1(found)}
     except (InputError, AttributeError, KeyError, TypeError, ValueError):
         pass
     overrides = run_dir / ".hydra" / "overrides.yaml"
