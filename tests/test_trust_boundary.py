@@ -408,7 +408,7 @@ def test_a_long_journal_is_checked_a_line_at_a_time(tmp_path):
                                                    "".join(f"{i} 1 {digest(d)}\n" for i, d in enumerate(docs)))
     started = time.time()
     tracemalloc.start()
-    journal = Journal(tmp_path / "out.jsonl", "jsonl", 0, 1, job)
+    journal = Journal(tmp_path / "out.jsonl.part.index", 0, 1, job)
     for number, doc in enumerate(docs):
         journal.confirm(number, doc)
     peak = tracemalloc.get_traced_memory()[1]

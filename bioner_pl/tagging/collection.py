@@ -102,42 +102,111 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
+class FileOutput:
+    """Records in one file, in input order: appended to `<target>.part` as they come and put in
+    place when finished (a BioC collection between its header and footer); a shard's file keeps
+    its journal, for the merge."""
+
+    def __init__(self, target: Path, format: str, shards: int):
+        self.target, self.format, self.shards = target, format, shards
+        self.part = target.with_name(target.name + ".part")
+        self.journal = self.part.with_name(self.part.name + ".index")
+        self.marker = target  # there when finished
+        self.part.parent.mkdir(parents=True, exist_ok=True)
+        self.out = None
+
+    def open(self, size: int) -> None:
+        """Continue after the `size` bytes a journal vouches for (bytes past them: a batch whose
+        journal lines never made it)."""
+        self.out = open_own(self.part, "ab")
+        if os.fstat(self.out.fileno()).st_size < size:
+            self.out.close()
+            raise InputError(f"its journal says {size:,} bytes were written, but the file holds fewer: not "
+                             "leftovers of ours; remove it and its .index to start afresh", self.part)
+        self.out.truncate(size)
+
+    def write(self, data: str) -> int:
+        raw = data.encode("utf-8")
+        self.out.write(raw)
+        return len(raw)
+
+    def flush(self) -> None:
+        self.out.flush()
+        os.fsync(self.out.fileno())
+
+    def finish(self) -> None:
+        self.out.close()
+        if self.shards > 1:
+            os.replace(self.journal, self.target.with_name(self.target.name + ".index"))
+        elif self.format in formats.CONTAINERS:  # one pass over the documents, into their container
+            tmp = self.target.with_name(self.target.name + ".tmp")
+            with open_own(tmp, "wb") as out:
+                formats.assemble(self.format, (data for _, data in indexed(self.part, self.journal)), out)
+            os.replace(tmp, self.target)
+            self.part.unlink()
+            self.journal.unlink()
+            return
+        else:
+            self.journal.unlink()
+        os.replace(self.part, self.target)
+
+    def abandon(self) -> None:
+        if self.out:
+            self.out.close()
+            self.part.unlink(missing_ok=True)
+
+
+class FolderOutput:
+    """brat: a folder of files, two a document, each put in place as it is written; every shard
+    writes into the one folder and leaves a marker there when it is done."""
+
+    def __init__(self, target: Path, shard: int, shards: int):
+        self.target = target
+        self.journal = target / f".part-{shard}-of-{shards}.index"
+        self.marker = done_marker(target, shard, shards)
+        target.mkdir(parents=True, exist_ok=True)
+
+    def open(self, size: int) -> None:
+        pass  # a document's files are whole or missing: nothing to cut back
+
+    def write(self, files: dict[str, str]) -> int:
+        for name, text in files.items():
+            tmp = self.target / f".{name}.tmp"
+            with open_own(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, self.target / name)
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        os.replace(self.journal, self.marker)
+
+    def abandon(self) -> None:
+        pass
+
+
 class Journal:
-    """A shard's output in progress: `<target>.part` and its journal `<target>.part.index`, a
-    header naming the job, then one line per document done (`<number> <bytes> <digest>`, or
-    `<number> rejected <digest>`; the digest is of the input document), appended after the batch's
-    bytes are on disk, so the journal never runs ahead of the output.
+    """The record of a shard's output in progress (`<output>.part.index`): a header naming the job,
+    then one line per document done (`<number> <bytes> <digest>`, or `<number> rejected <digest>`;
+    the digest is of the input document), appended after the batch's output is on disk, so the
+    journal never runs ahead of the output.
 
     A rerun trusts leftovers only as far as they check out: both must be regular files (a link is
     refused, not followed), the header must name this job, the numbers must be this shard's in
-    order, the bytes must be in the .part file, and every document the journal says is done must
-    be, digest for digest, the input's document of that number."""
+    order, the bytes must be in the output's file, and every document the journal says is done
+    must be, digest for digest, the input's document of that number."""
 
-    def __init__(self, target: Path, format: str, shard: int, shards: int, job: dict):
-        brat = format == "brat"
-        self.target, self.format, self.brat, self.shards, self.shard = target, format, brat, shards, shard
-        self.part = target / f".part-{shard}-of-{shards}" if brat else target.with_name(target.name + ".part")
-        self.index = self.part.with_name(self.part.name + ".index")
-        self.done = done_marker(target, shard, shards) if brat else target
+    def __init__(self, index: Path, shard: int, shards: int, job: dict):
+        self.index, self.shards, self.shard = index, shards, shard
         self.header = f"{JOURNAL} {json.dumps(job, sort_keys=True)}\n".encode("utf-8")
-        self.last, self.recorded, size = -1, None, 0  # recorded: the leftover journal, read as the input is
-        if brat:
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            self.part.parent.mkdir(parents=True, exist_ok=True)
+        self.last, self.recorded, self.size = -1, None, 0  # recorded: the leftover journal, read as the input is
         if os.path.lexists(self.index):
-            size = self._check_journal()
+            self.size = self._check_journal()  # the output's bytes it vouches for
         else:
             with open_own(self.index, "wb") as f:
                 f.write(self.header)
-        self.out = None
-        if not brat:
-            self.out = open_own(self.part, "ab")
-            if os.fstat(self.out.fileno()).st_size < size:
-                self.out.close()
-                raise InputError(f"its journal says {size:,} bytes were written, but the file holds fewer: not "
-                                 "leftovers of ours; remove it and its .index to start afresh", self.part)
-            self.out.truncate(size)  # bytes of a batch whose journal lines never made it
         self.log = open_own(self.index, "a")
 
     def _entries(self, journal) -> Iterator[tuple[int, str, int, int]]:
@@ -179,57 +248,20 @@ class Journal:
             raise InputError(f"the input's document {number} is not the one its journal recorded: the input "
                              "changed since the interrupted run; remove the .part and .index to start afresh", self.index)
 
-    def write(self, entries: list[tuple[int, bytes | dict | None, str]]) -> None:
-        """(document number, its output, its digest) of one batch: bytes, brat files, or None (rejected)."""
-        lines = []
-        for number, data, sign in entries:
-            if data is None:
-                lines.append(f"{number} rejected {sign}\n")
-            elif self.brat:
-                for name, text in data.items():
-                    tmp = self.target / f".{name}.tmp"
-                    with open_own(tmp, "w") as f:
-                        f.write(text)
-                    os.replace(tmp, self.target / name)
-                lines.append(f"{number} 0 {sign}\n")
-            else:
-                self.out.write(data)
-                lines.append(f"{number} {len(data)} {sign}\n")
-        if self.out:
-            self.out.flush()
-            os.fsync(self.out.fileno())
-        self.log.write("".join(lines))
+    def record(self, entries: list[tuple[int, int | None, str]]) -> None:
+        """(document number, its bytes in the output or None: rejected, its digest) of one batch."""
+        self.log.write("".join(f"{number} {'rejected' if written is None else written} {sign}\n"
+                               for number, written, sign in entries))
         self.log.flush()
         self.last = entries[-1][0] if entries else self.last
 
-    def finish(self) -> None:
-        """Put the output in place; a shard keeps its journal for the merge."""
+    def close(self) -> None:
         self.log.close()
-        if self.brat:
-            os.replace(self.index, self.done)
-            return
-        self.out.close()
-        if self.shards > 1:
-            os.replace(self.index, self.target.with_name(self.target.name + ".index"))
-        elif self.format in formats.CONTAINERS:  # one pass over the documents, into their container
-            tmp = self.target.with_name(self.target.name + ".tmp")
-            with open_own(tmp, "wb") as out:
-                formats.assemble(self.format, (data for _, data in indexed(self.part, self.index)), out)
-            os.replace(tmp, self.target)
-            self.part.unlink()
-            self.index.unlink()
-            return
-        else:
-            self.index.unlink()
-        os.replace(self.part, self.target)
 
     def abandon(self) -> None:
         """Nothing was read: leave nothing behind."""
         self.log.close()
         self.index.unlink(missing_ok=True)
-        if self.out:
-            self.out.close()
-            self.part.unlink(missing_ok=True)
 
 
 JOURNAL = "# bioner-pl tagging journal 2"
@@ -255,7 +287,7 @@ def indexed(path: Path, index: Path):
                 yield int(number), f.read(int(size))
 
 
-def tag_batch(tagger: Tagger, write, batch: list, brat: bool):
+def tag_batch(tagger: Tagger, write, batch: list):
     """(number, its output or a Rejected, its digest, the tagged document) of every record of a
     batch: what the reader, the tagger or the writer could not handle is a Rejected naming it,
     and the rest of the batch goes on."""
@@ -278,7 +310,7 @@ def tag_batch(tagger: Tagger, write, batch: list, brat: bool):
         if problem is None:
             try:
                 text = write(record, number)
-                out.append((number, text if brat else text.encode("utf-8"), digest(record), record))
+                out.append((number, text, digest(record), record))
                 continue
             except Exception as err:
                 problem = f"could not be written ({type(err).__name__}: {first_line(err)})"
@@ -328,7 +360,8 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
         return output
     brat = format == "brat"
     target = output if brat else shard_path(output, shard, shards)
-    if done_marker(target, shard, shards).exists() if brat else target.exists():
+    out = FolderOutput(target, shard, shards) if brat else FileOutput(target, format, shards)
+    if out.marker.exists():
         print(f"{target}: finished earlier, nothing to do", file=sys.stderr)
         return target
     source = formats.Input(str(input), input_format, documents, text_field, int(max_record_mb * MiB))
@@ -336,20 +369,19 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
                          confidences=confidences, precision=str(precision))
     job = {"input": str(input), "input_format": input_format, "documents": documents, "text_field": text_field,
            "format": format, "shard": shard, "shards": shards}
-    journal = Journal(target, format, shard, shards, job)
+    journal = Journal(out.journal, shard, shards, job)
+    out.open(journal.size)
     if journal.last >= 0:
         print(f"{target}: resuming after document {journal.last} (its journal says so)", file=sys.stderr)
     rejects_path = (target / f"rejects-{shard}-of-{shards}.jsonl" if brat
                     else target.with_name(target.name + ".rejects.jsonl"))
-    rejects, seen = None, [-1]
-
-    def numbered():
-        for n, record in enumerate(source):
-            seen[0] = n
-            yield n, record
+    rejects, read = None, 0  # read: documents of the input read, this shard's and the others'
 
     def mine():
-        for n, record in numbered():
+        """This shard's documents not done before, each with its number in the whole input."""
+        nonlocal read
+        for n, record in enumerate(source):
+            read = n + 1
             if n % shards != shard:
                 continue
             if n <= journal.last:
@@ -357,44 +389,49 @@ def tag_collection(ckpt: str, input: str, output: str | None = None, format: str
             else:
                 yield n, record, source.current
 
+    def abandon():  # nothing written yet, now or by an earlier attempt: leave nothing behind
+        out.abandon()
+        journal.abandon()
+
     todo = mine()
     counts, started = {"documents": 0, "sentences": 0, "entities": 0, "rejected": 0}, time.time()
-    write = formats.WRITERS[format][0]
     meter = Meter(source, progress_every)
     try:
         while batch := list(islice(todo, documents_per_batch)):
             entries = []
-            for number, output, sign, doc in tag_batch(tagger, write, batch, brat):
-                if isinstance(output, Rejected):
+            for number, data, sign, doc in tag_batch(tagger, formats.WRITERS[format][0], batch):
+                if isinstance(data, Rejected):
                     if on_error == "raise":
-                        if journal.last < 0:  # nothing written yet, now or by an earlier attempt: leave nothing behind
-                            journal.abandon()
-                        raise output.error()
+                        if journal.last < 0:
+                            abandon()
+                        raise data.error()
                     rejects = rejects or open_own(rejects_path, "a")
-                    rejects.write(json.dumps({"path": str(output.path), "line": output.line, "problem": output.problem,
-                                              "record": output.record}, ensure_ascii=False) + "\n")
+                    rejects.write(json.dumps({"path": str(data.path), "line": data.line, "problem": data.problem,
+                                              "record": data.record}, ensure_ascii=False) + "\n")
                     rejects.flush()
                     counts["rejected"] += 1
-                    output = None
-                else:
-                    counts["documents"] += 1
-                    counts["sentences"] += len(doc.sentences)
-                    counts["entities"] += len(doc.entities)
-                entries.append((number, output, sign))
-            journal.write(entries)
+                    entries.append((number, None, sign))
+                    continue
+                counts["documents"] += 1
+                counts["sentences"] += len(doc.sentences)
+                counts["entities"] += len(doc.entities)
+                entries.append((number, out.write(data), sign))
+            out.flush()
+            journal.record(entries)  # after the batch's output is on disk
             meter.update(counts)
             if cluster.terminating():  # a requeue or preemption: stop where the journal is whole
                 raise SystemExit(f"bioner-pl: SLURM took this attempt away after document {batch[-1][0]}; "
                                  f"the requeued job resumes {target} from there")
     finally:
         meter.close()
-    if seen[0] < 0:
-        journal.abandon()
+    if read == 0:
+        abandon()
         raise InputError("empty input: nothing to tag", input)
-    if seen[0] < journal.last:
-        raise InputError(f"its journal lists document {journal.last}, but the input has {seen[0] + 1}: not this "
+    if read <= journal.last:
+        raise InputError(f"its journal lists document {journal.last}, but the input has {read}: not this "
                          "input's leftovers; remove the .part and .index to start afresh", journal.index)
-    journal.finish()
+    journal.close()
+    out.finish()
     if rejects:
         rejects.close()
     seconds = time.time() - started
