@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bioner_pl.errors import InputError, first_line
 from bioner_pl.files import read_json
+from bioner_pl.naming import protocol_name
 from bioner_pl.scoring import MATCH_VIEWS, entity_scores, match_views
 
 RESULT = "crosscorpus.json"
@@ -288,7 +289,7 @@ def grouped(results: list[CrossCorpusFile]) -> dict[tuple, dict[str, list[CrossC
     """(main, embedding, protocol) -> model label -> its seeds' results."""
     groups: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for r in results:
-        protocol = ",".join(f"{k}={v}" for k, v in sorted((r.run.get("protocol") or {}).items()))
+        protocol = protocol_name(**(r.run.get("protocol") or {}))  # as the tables name it: "" or by_length, ...
         groups[(r.head, r.run.get("embedding"), protocol)][model_label(r.run)].append(r)
     return groups
 
