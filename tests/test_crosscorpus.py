@@ -3,6 +3,7 @@ corpus through the cross-corpus path equals its in-corpus score, reruns score on
 and the table from runs' scores."""
 
 import json
+import shutil
 
 import pytest
 
@@ -67,6 +68,12 @@ def test_a_run_on_its_own_corpus_equals_its_in_corpus_score_and_reruns_skip_what
     assert again.corpora["ncbi"] == own and not again.corpora["exptm"].seen and again.corpora["exptm"].f1 is not None
     assert json.loads((into / "here" / "crosscorpus.json").read_text()) == json.loads(again.model_dump_json())
     assert (into / "here" / "crosscorpus" / "exptm_test.tsv.gz").is_file()
+    # a checkpoint outside a run directory: its scores in a folder of its own beside it, no run to place it
+    shutil.copy(trained / "checkpoints" / "best.ckpt", tmp_path / "mine.ckpt")
+    alone = run_cli("bioner_pl.crosscorpus", f"ckpt={tmp_path / 'mine.ckpt'}", *types)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    mine = crosscorpus.read_result(tmp_path / "mine.ckpt.crosscorpus" / "crosscorpus.json")
+    assert mine.run is None and mine.corpora["ncbi"].f1 == own.f1 and mine.checkpoint == "../mine.ckpt"
     # the compare command reads the predictions written: same scores
     compared = run_cli("bioner_pl.compare", str(trained / "crosscorpus" / "exptm_test.tsv.gz"), "--resamples", "200")
     assert compared.returncode == 0, compared.stderr[-2000:]

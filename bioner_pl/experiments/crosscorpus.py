@@ -237,7 +237,9 @@ def run(cfg: DictConfig) -> list[CrossCorpusFile]:
         if not ckpt.exists():
             raise InputError("checkpoint not found", cfg.ckpt)
         in_run = ckpt.is_file() and ckpt.parent.name == "checkpoints"
-        out = ckpt.parent.parent if in_run else ckpt.parent
+        # in its run directory; else a folder beside it of its own (two checkpoints in one folder do not collide)
+        out = ckpt.parent.parent if in_run else ckpt.parent / f"{ckpt.name}.crosscorpus"
+        out.mkdir(exist_ok=True)
         return [r for r in [evaluator.evaluate(ckpt, out, run_summary(out) if in_run else None)] if r]
     root = Path(cfg.runs)
     if not root.is_dir():
@@ -245,6 +247,9 @@ def run(cfg: DictConfig) -> list[CrossCorpusFile]:
     runs = finished_runs(root)
     if not runs:
         raise InputError("no finished run (metrics.json and checkpoints/best.ckpt) here", root)
+    without = sum(1 for _ in root.rglob("metrics.json")) - len(runs)
+    if without:  # results/runs, say: scores without checkpoints (retrain them to score them)
+        print(f"{root}: {without} finished runs without checkpoints/best.ckpt, not scored")
     for run_dir in runs:
         result = evaluator.evaluate(run_dir / "checkpoints" / "best.ckpt", run_dir, run_summary(run_dir))
         if result is not None:
