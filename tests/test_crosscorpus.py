@@ -118,3 +118,22 @@ def test_a_crafted_scores_file_is_refused_in_one_line(tmp_path):
     with pytest.raises(InputError, match="not cross-corpus scores of ours") as err:
         crosscorpus.read_result(tmp_path / "crosscorpus.json")
     assert "\n" not in str(err.value)
+
+
+def test_leftover_links_where_scores_are_written_are_replaced_not_followed(tmp_path):
+    """A results tree someone else left: links at the scores' names (and their temp names) must not
+    carry our bytes to the files they point at."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched")
+    run, target = tmp_path / "runs" / "r", tmp_path / "results" / "r"
+    (run / "crosscorpus").mkdir(parents=True)
+    (target / "crosscorpus").mkdir(parents=True)
+    (run / "crosscorpus.json").write_text(fixture_result("stm", [], 1, 0.7, {}).model_dump_json())
+    (run / "crosscorpus" / "bc2gm_test.tsv.gz").write_bytes(b"scores")
+    (target / "metrics.json").write_text("{}")
+    for name in ("crosscorpus.json", "crosscorpus.json.tmp", "crosscorpus/bc2gm_test.tsv.gz.tmp"):
+        (target / name).symlink_to(victim)
+    crosscorpus.copy_into(run, tmp_path / "runs", tmp_path / "results")
+    assert victim.read_text() == "untouched"
+    assert not (target / "crosscorpus.json").is_symlink() and crosscorpus.read_result(target / "crosscorpus.json")
+    assert (target / "crosscorpus" / "bc2gm_test.tsv.gz").read_bytes() == b"scores"

@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -30,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bioner_pl.errors import InputError, first_line
-from bioner_pl.files import read_json
+from bioner_pl.files import open_own, read_json
 from bioner_pl.naming import protocol_name
 from bioner_pl.scoring import MATCH_VIEWS, entity_scores, match_views
 
@@ -208,8 +207,11 @@ class Evaluator:
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
+    """Whole or not at all; a leftover link where we write is replaced, never followed."""
     temp = path.with_name(path.name + ".tmp")
-    temp.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    temp.unlink(missing_ok=True)
+    with open_own(temp, "wb") as f:
+        f.write(content.encode("utf-8") if isinstance(content, str) else content)
     os.replace(temp, path)
 
 
@@ -226,8 +228,8 @@ def copy_into(run: Path, root: Path, into: Path) -> None:
         return
     (target / PREDICTIONS).mkdir(exist_ok=True)
     for file in sorted((run / PREDICTIONS).glob("*.tsv.gz")):
-        shutil.copyfile(file, target / PREDICTIONS / file.name)
-    shutil.copyfile(run / RESULT, target / RESULT)
+        write_atomic(target / PREDICTIONS / file.name, file.read_bytes())
+    write_atomic(target / RESULT, (run / RESULT).read_bytes())
 
 
 def run(cfg: DictConfig) -> list[CrossCorpusFile]:
