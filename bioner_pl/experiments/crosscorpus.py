@@ -338,12 +338,18 @@ def tables(results: list[CrossCorpusFile]) -> list[tuple[str, list[str], list[li
             drops = [a - b for a, b in zip(own, mean)]
             cells = ["seen" if any(r.corpora.get(c) and r.corpora[c].seen for r in rs) else
                      mean_std(f1s(rs, c)) + ("" if label == "STM" else arrow(f1s(rs, c), f1s(stm, c))) for c in corpora]
+            # STM over this model's corpora: a model that saw one of them is compared on the rest only
+            stm_mean = mean_over(stm, away)
+            stm_drops = [a - b for a, b in zip(f1s(stm, main), stm_mean)]
+            beside = "" if label == "STM" or not stm_mean else f"; STM {statistics.fmean(stm_mean):.2f}"
             rows.append([label, str(len(rs)), mean_std(own) + ("" if label == "STM" else arrow(own, f1s(stm, main))),
-                         *cells, mean_std(mean) + ("" if label == "STM" else arrow(mean, mean_over(stm, away)))
-                         + f" ({len(away)})", mean_std(drops)])
+                         *cells, mean_std(mean) + ("" if label == "STM" else arrow(mean, stm_mean))
+                         + f" ({len(away)}{beside})", mean_std(drops)
+                         + ("" if label == "STM" or not stm_drops else f" (STM {statistics.fmean(stm_drops):.2f})")])
         title = (f"Cross-corpus test F1 (%), main corpus {main}, {embedding}" + (f", {protocol}" if protocol else "")
                  + ": each model's main head on the other corpora of its entity type; mean ± std over seeds; "
-                 "↑/↓ against STM on the same corpora; (n) corpora in the mean; drop = in-corpus − mean")
+                 "↑/↓ against STM on the same corpora; (n corpora in the mean; STM's mean and drop over the same corpora); "
+                 "drop = in-corpus − mean")
         out.append((title, header, rows))
     return out
 
