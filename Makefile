@@ -22,7 +22,7 @@ test: setup                    # the whole suite (CI): a worker per core, one th
 	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: setup               # what starts no command line, training run or cluster: under a minute
-	$(PYTHON) -m pytest -m "not slow"
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) -m "not slow"
 
 bench: setup
 	$(PYTHON) -m bioner_pl.bench --out bench.json

@@ -23,6 +23,7 @@ def tagged(tagger: Tagger, sentences) -> list:
     return [(doc.tags, [(e.text, e.type, e.start, e.end, e.confidence) for e in doc.entities]) for doc in docs]
 
 
+@pytest.mark.slow  # the export command
 def test_an_export_loads_without_pickle_and_tags_exactly_as_its_checkpoint(tmp_path, monkeypatch):
     out = tmp_path / "shared"
     result = run_cli("bioner_pl.export", f"ckpt={OLD}", f"out={out}")

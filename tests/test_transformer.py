@@ -248,6 +248,7 @@ def run_without_transformers(*overrides: str) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
+@pytest.mark.slow  # two training commands
 def test_word_vector_runs_neither_import_nor_need_transformers(tmp_path):
     result = run_without_transformers("model=cs", "main=ncbi", "aux=bionlp09", *SMALL_VECTORS, *TINY,
                                       f"hydra.run.dir={tmp_path / 'run'}")
