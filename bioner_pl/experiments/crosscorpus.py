@@ -156,10 +156,13 @@ class Evaluator:
         before = read_result(out / RESULT) if (out / RESULT).exists() else None
         if before is not None and (before.fingerprint != stamp or before.split != self.cfg.split):
             before = None  # another checkpoint (retrained) or split: every score again
+        def load() -> Tagger:  # the checkpoint, loaded only when a corpus needs scoring
+            return Tagger(load_module(ckpt), 0, device=self.cfg.device, batch_size=self.cfg.batch_size,
+                          confidences=False)
+
         tagger = None
         if before is None:
-            tagger = Tagger(load_module(ckpt), 0, device=self.cfg.device, batch_size=self.cfg.batch_size,
-                            confidences=False)
+            tagger = load()
             trained_on = [str(d) for d in tagger.module.hparams.datasets]
         else:
             trained_on = before.trained_on
@@ -181,8 +184,7 @@ class Evaluator:
                 result.corpora[corpus] = Scores(seen=True)
                 continue
             if tagger is None:
-                tagger = Tagger(load_module(ckpt), 0, device=self.cfg.device, batch_size=self.cfg.batch_size,
-                                confidences=False)
+                tagger = load()
             result.corpora[corpus] = self.score(tagger, main, corpus, out)
             entry = result.corpora[corpus]
             print(f"{print_name}: {corpus} {self.cfg.split} {'(its own) ' if corpus == main else ''}"
@@ -305,6 +307,11 @@ def unseen(result: CrossCorpusFile) -> list[str]:
     return [c for c, s in result.corpora.items() if not s.seen and s.f1 is not None]
 
 
+def unseen_by_all(results: list[CrossCorpusFile]) -> list[str]:
+    """The corpora every seed of a model was scored on and never saw, in the first seed's order."""
+    return [c for c in unseen(results[0]) if all(c in unseen(r) for r in results)]
+
+
 def f1s(results: list[CrossCorpusFile], corpus: str) -> list[float]:
     return [100 * r.corpora[corpus].f1 for r in results if corpus in r.corpora and r.corpora[corpus].f1 is not None]
 
@@ -333,7 +340,7 @@ def tables(results: list[CrossCorpusFile]) -> list[tuple[str, list[str], list[li
         rows = []
         for label in sorted(models, key=lambda m: (m != "STM", m)):
             rs = models[label]
-            away = [c for c in corpora if all(c in unseen(r) for r in rs)]
+            away = unseen_by_all(rs)
             own, mean = f1s(rs, main), mean_over(rs, away)
             drops = [a - b for a, b in zip(own, mean)]
             cells = ["seen" if any(r.corpora.get(c) and r.corpora[c].seen for r in rs) else
@@ -366,8 +373,7 @@ def figure(results: list[CrossCorpusFile]):
     for ax, ((main, embedding, _), models) in zip(axes[0], groups):
         labels = sorted(models, key=lambda m: (m != "STM", m))
         own = [f1s(models[m], main) for m in labels]
-        away = [mean_over(models[m], [c for c in unseen(models[m][0]) if all(c in unseen(r) for r in models[m])])
-                for m in labels]
+        away = [mean_over(models[m], unseen_by_all(models[m])) for m in labels]
         x = np.arange(len(labels))
         for shift, values, name in ((-0.2, own, "in-corpus"), (0.2, away, "mean cross-corpus")):
             ax.bar(x + shift, [statistics.fmean(v) if v else 0 for v in values], 0.4, label=name,
