@@ -9,7 +9,6 @@ line in READERS and/or WRITERS below; docs/corpora.md and docs/tagging.md say th
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from pathlib import Path
@@ -19,7 +18,7 @@ from bioner_pl.errors import InputError
 from bioner_pl.files import MAX_RECORD_BYTES, MiB
 from bioner_pl.formats import bioc, brat, conll, jsonl, medline, pubtator, text
 from bioner_pl.formats.document import Document, Entity, Mention, Rejected, document, pretokenized  # noqa: F401
-from bioner_pl.formats.opening import Options, files, open_text
+from bioner_pl.formats.opening import Options, decompressed, files, open_text
 
 # format -> its reader (brat, a folder, is read by brat.read_folder: training only)
 READERS = {"text": text.read, "jsonl": jsonl.read, "pubtator": pubtator.read, "medline": medline.read,
@@ -81,8 +80,7 @@ def read_file(path: Path, fmt: str, options: Options | None = None) -> Iterator[
         yield from brat.read_folder(path)
         return
     with open(path, "rb") as raw:
-        binary = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
-        yield from READERS[fmt](path, binary, options or Options())
+        yield from READERS[fmt](path, decompressed(raw, path), options or Options())
 
 
 class Input:
@@ -112,9 +110,8 @@ class Input:
             fmt = detect(path, self.format)
             self.current = path
             with open(path, "rb") as raw:
-                self._raw = raw
-                binary = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
-                yield from READERS[fmt](path, binary, self.options)
+                self._raw = raw  # its position is what has been read of the file as stored
+                yield from READERS[fmt](path, decompressed(raw, path), self.options)
             self._before, self._raw = self._before + path.stat().st_size, None
 
 

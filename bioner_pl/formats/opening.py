@@ -24,8 +24,13 @@ def files(pattern: str) -> list[Path]:
     return found
 
 
+def decompressed(raw, path: Path):
+    """The bytes of a file opened as `raw`: gunzipped as they are read where its name ends in .gz."""
+    return gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+
+
 def open_binary(path: Path):
-    return gzip.open(path) if path.suffix == ".gz" else open(path, "rb")
+    return gzip.open(path) if path.suffix == ".gz" else open(path, "rb")  # closing it closes the file
 
 
 def open_text(path: Path) -> io.TextIOBase:
