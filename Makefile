@@ -25,7 +25,7 @@ test-fast: setup               # what starts no command line, training run or cl
 	$(PYTHON) -m pytest -n $(TEST_WORKERS) -m "not slow"
 
 bench: setup
-	$(PYTHON) -m bioner_pl.bench --out bench.json
+	$(PYTHON) -m bioner_pl.bench out=bench.json $(ARGS)
 
 train: setup
 	$(PYTHON) -m bioner_pl.train model=stm main=ncbi $(ARGS)
@@ -57,16 +57,16 @@ sweep-crosscorpus: setup       # every finished run's head on the other corpora 
 CASE_A ?= results/runs/stm/exptm__none/glove50/frac1/seed1
 CASE_B ?= results/runs/cs/exptm__bionlp09/glove50/frac1/seed1
 casestudy: setup              # Table 8 for every test sentence (Markdown + one HTML page; the screenshot needs chromium)
-	$(PYTHON) -m bioner_pl.casestudy $(CASE_A) $(CASE_B) out=results/casestudy/exptm screenshot=docs/images/casestudy-exptm.png $(ARGS)
+	$(PYTHON) -m bioner_pl.casestudy "runs=[$(CASE_A),$(CASE_B)]" out=results/casestudy/exptm screenshot=docs/images/casestudy-exptm.png $(ARGS)
 
 partners: setup               # which auxiliary corpus helps a main one: successive halving on dev F1
 	$(PYTHON) -m bioner_pl.partners $(ARGS)
 
 results: setup                 # finished runs -> results/runs (metrics, gzipped predictions, dev curve), tables in results/tables
-	$(PYTHON) -m bioner_pl.results --runs outputs/runs --out results/runs
+	$(PYTHON) -m bioner_pl.results runs=outputs/runs out=results/runs
 	$(MAKE) tables ROOTS=results/runs TABLES=results/tables
 
-ROOTS ?= outputs/runs results/runs
+ROOTS ?= outputs/runs,results/runs
 TABLES ?= tables
 tables: setup                  # our numbers beside the paper's: Markdown, CSV, PNG in $(TABLES)/ (a protocol variant's in $(TABLES)/<variant>/)
-	$(PYTHON) -m bioner_pl.tables --roots $(ROOTS) --out $(TABLES) $(if $(SMOKE),--min-epochs 1)
+	$(PYTHON) -m bioner_pl.tables "roots=[$(ROOTS)]" out=$(TABLES) $(if $(SMOKE),min_epochs=1) $(ARGS)

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from bioner_pl.config import compose_config
 from bioner_pl.experiments import bench
 from bioner_pl.models import ARCHITECTURES
 from helpers import FIXTURE_DATA
@@ -13,7 +14,7 @@ def test_bench_runs_end_to_end_and_reports_every_part(tmp_path):
     """The benchmark command on the fixture slices, one repetition: every section is there and
     every timing is a positive number (the figures themselves are measured by hand, README)."""
     out = tmp_path / "bench.json"
-    report = bench.main(["--data-dir", str(FIXTURE_DATA), "--repeats", "1", "--out", str(out)])
+    report = bench.run(compose_config("bench", [f"data.dir={FIXTURE_DATA}", "repeats=1", f"out={out}"]))
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
     assert [row["model"] for row in report["train"]] == list(ARCHITECTURES)
     for row in report["train"]:

@@ -11,12 +11,19 @@ from lxml import html as lxml_html
 
 from bioner_pl import data as ds
 from bioner_pl.formats import conll as columns
+from bioner_pl.config import compose_config
+from bioner_pl.errors import InputError
 from bioner_pl.experiments import casestudy
 from helpers import FIXTURE_DATA
 
 BROWSER = casestudy.browser()
 needs_browser = pytest.mark.skipif(BROWSER is None and not os.environ.get("BIONER_REQUIRE_BROWSER"),
                                    reason="no chromium here (CI installs it and sets BIONER_REQUIRE_BROWSER=1)")
+
+
+def study(run_a, run_b, *options):
+    """The case study of two runs, as `python -m bioner_pl.casestudy runs=[A,B] options...` makes it."""
+    return casestudy.run(compose_config("casestudy", [f"runs=[{run_a},{run_b}]", *options]))
 
 
 def make_run(folder, sentences, predictions, model, aux=()):
@@ -47,7 +54,7 @@ def test_every_difference_is_a_case_grouped_by_what_happened(tmp_path, capsys):
     b = [["O", "B-Protein", "O", "O"], ["O"] * 4, ["O"] * 3, ["B-Protein", "O", "O"], ["B-Protein", "I-Protein", "O"], ["O", "B-Protein"]]
     run_a = make_run(tmp_path / "stm", sentences, a, "stm")
     run_b = make_run(tmp_path / "cs", sentences, b, "cs", ["bionlp09"])
-    out = casestudy.main([run_a, run_b, f"out={tmp_path / 'out'}", f"data_dir={FIXTURE_DATA}"])
+    out = study(run_a, run_b, f"out={tmp_path / 'out'}", f"data.dir={FIXTURE_DATA}")
     assert "5 cases in 5 sentences (found by B only 1, found by A only 1, spurious in A only 1, spurious in B only 1, " \
            "boundary or type differs 1)" in capsys.readouterr().out
     page = (out / "casestudy.html").read_text()
@@ -72,15 +79,14 @@ def test_every_difference_is_a_case_grouped_by_what_happened(tmp_path, capsys):
     assert f"- A (STM): **<ins>{word}</ins> kinase** acts" in (out / "casestudy-boundary-type.md").read_text()
 
 
-def test_runs_of_different_test_sets_are_one_line(tmp_path, capsys):
+def test_runs_of_different_test_sets_are_one_line(tmp_path):
     S = ds.Sentence
     run_a = make_run(tmp_path / "a", [S(("x",), ("O",))], [["O"]], "stm")
     run_b = make_run(tmp_path / "b", [S(("y",), ("O",))], [["O"]], "cs", ["bionlp09"])
     for argv, says in (([run_a, run_b], "test sentences (tokens or gold tags) differ"),
                        ([run_a, str(tmp_path)], "not a finished run directory")):
-        with pytest.raises(SystemExit) as stop:
-            casestudy.main([*argv, f"data_dir={FIXTURE_DATA}", f"out={tmp_path / 'out'}"])
-        assert stop.value.code == 2 and says in capsys.readouterr().err
+        with pytest.raises(InputError, match=re.escape(says)):
+            study(*argv, f"data.dir={FIXTURE_DATA}", f"out={tmp_path / 'out'}")
 
 
 def corrupt(sentences, every):
@@ -101,7 +107,7 @@ def test_the_page_shows_in_a_browser_the_spans_the_data_says(tmp_path):
     test = ds.load_split("exptm", "test", FIXTURE_DATA, None)
     run_a = make_run(tmp_path / "stm", test, corrupt(test, 3), "stm")
     run_b = make_run(tmp_path / "cs", test, corrupt(test, 4), "cs", ["bionlp09"])
-    out = casestudy.main([run_a, run_b, f"out={tmp_path / 'out'}", f"data_dir={FIXTURE_DATA}"])
+    out = study(run_a, run_b, f"out={tmp_path / 'out'}", f"data.dir={FIXTURE_DATA}")
     page = out / "casestudy.html"
     data = json.loads(re.search(r'id="data">(.*?)</script>', page.read_text(), re.S).group(1))
     sentences = {s["id"]: s for s in data["sentences"]}
@@ -138,7 +144,7 @@ def test_an_8000_sentence_test_set_opens_in_seconds(tmp_path):
     big = (test * (8000 // len(test) + 1))[:8000]
     run_a = make_run(tmp_path / "stm", big, corrupt(big, 3), "stm")
     run_b = make_run(tmp_path / "cs", big, corrupt(big, 4), "cs", ["bionlp09"])
-    out = casestudy.main([run_a, run_b, f"out={tmp_path / 'out'}", f"data_dir={FIXTURE_DATA}", "evidence=1"])
+    out = study(run_a, run_b, f"out={tmp_path / 'out'}", f"data.dir={FIXTURE_DATA}", "evidence=1")
     dom = rendered(out / "casestudy.html")
     cases = len(dom.xpath('//div[@class="case"]'))
     assert cases > 1000
@@ -147,11 +153,11 @@ def test_an_8000_sentence_test_set_opens_in_seconds(tmp_path):
 
 def test_no_browser_is_one_line_and_the_pages_are_written_without_one(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(casestudy.InputError, match="no Chromium"):
+    with pytest.raises(InputError, match="no Chromium"):
         casestudy.headless(["--dump-dom", "about:blank"])
     test = ds.load_split("exptm", "test", FIXTURE_DATA, None)[:20]
     run_a = make_run(tmp_path / "stm", test, corrupt(test, 3), "stm")
     run_b = make_run(tmp_path / "cs", test, [list(s.tags) for s in test], "cs", ["bionlp09"])
-    out = casestudy.main([run_a, run_b, f"out={tmp_path / 'out'}", f"data_dir={FIXTURE_DATA}", f"screenshot={tmp_path / 'x.png'}"])
+    out = study(run_a, run_b, f"out={tmp_path / 'out'}", f"data.dir={FIXTURE_DATA}", f"screenshot={tmp_path / 'x.png'}")
     assert (out / "casestudy.html").exists() and not (tmp_path / "x.png").exists()
     assert "no Chromium found: no screenshot" in capsys.readouterr().err

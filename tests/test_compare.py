@@ -90,7 +90,7 @@ def test_cli_reads_run_directories_and_names_bad_input(tmp_path, test_split):
     run_dir = tmp_path / "seed1"
     run_dir.mkdir()
     write_predictions(run_dir / "test_predictions.tsv.gz", test_split, corrupt(test_split, 4))
-    done = run_cli("bioner_pl.compare", str(run_dir), "--resamples", "200")
+    done = run_cli("bioner_pl.compare", f"runs=[{run_dir}]", "resamples=200")
     assert done.returncode == 0, done.stderr
     assert f"| {run_dir} |" in done.stdout
     empty = tmp_path / "unfinished"
@@ -98,5 +98,5 @@ def test_cli_reads_run_directories_and_names_bad_input(tmp_path, test_split):
     malformed = tmp_path / "bad.tsv"
     malformed.write_text("a\tO\tO\nb\tO\n")
     for path, problem in [(empty, "not a finished run"), (malformed, f"{malformed}:2: expected 3 tab-separated columns (token, gold, pred)")]:
-        failed = run_cli("bioner_pl.compare", str(path))
+        failed = run_cli("bioner_pl.compare", f"runs={path}")
         assert failed.returncode == 2 and problem in failed.stderr, failed.stderr

@@ -11,6 +11,7 @@ from bioc import biocjson, biocxml
 from seqeval.metrics.sequence_labeling import get_entities
 
 from bioner_pl import data as ds
+from bioner_pl.config import compose_config
 from bioner_pl.data import corpus as corpora
 from bioner_pl.data import schemes, standoff
 from bioner_pl.errors import InputError
@@ -296,8 +297,8 @@ def test_train_on_a_folder_and_a_user_config_end_to_end(tmp_path, data_dir):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["main"] == "my-corpus" and metrics["aux"] == ["proteins"] and metrics["test"]["f1"] >= 0
     assert "tag scheme BILOU (detected: L-/U- tags)" in (run / "train.log").read_text()
-    tables = run_cli("bioner_pl.tables", "--roots", str(out / "runs"), "--out", str(tmp_path / "t"),
-                     "--min-epochs", "1", "--no-charts")
+    tables = run_cli("bioner_pl.tables", f"roots=[{out / 'runs'}]", f"out={tmp_path / 't'}", "min_epochs=1",
+                     "charts=false")
     assert tables.returncode == 0, tables.stderr[-2000:]
     assert "| my-corpus + proteins | cs |" in (tmp_path / "t" / "tables.md").read_text()
     ckpt = run / metrics["checkpoint"]
@@ -449,13 +450,12 @@ def test_corpus_statistics_count_what_the_files_hold(tmp_path, capsys):
     mine = tmp_path / "mine"
     for split in raw:
         write(mine / f"{split}.tsv", (FIXTURE_DATA / "Ex-PTM-IOB" / f"{split}.tsv").read_text())
-    corpus_stats.main(["exptm", str(mine), "--data-dir", str(FIXTURE_DATA)])
+    corpus_stats.run(compose_config("corpus_stats", [f"corpora=[exptm,{mine}]", f"data.dir={FIXTURE_DATA}"]))
     table = capsys.readouterr().out
     ours, theirs = [line.split(" | ") for line in table.splitlines() if line.startswith(("| exptm", "| mine"))]
     expected = " / ".join(f"{raw[s][0]:,}" for s in raw)
     assert ours[1] == theirs[1] == expected and ours[3] == f"{sum(r[1] for r in raw.values()):,}"
     assert ours[4] == f"Protein ({sum(r[2] for r in raw.values()):,})"
     assert ours[5] == "3,653" and theirs[5] == "—"  # the paper's Table 1 beside ours, where it has the corpus
-    with pytest.raises(SystemExit) as stop:
-        corpus_stats.main(["nope", "--data-dir", str(FIXTURE_DATA)])
-    assert stop.value.code == 2 and "unknown corpus 'nope'" in capsys.readouterr().err
+    with pytest.raises(InputError, match="unknown corpus 'nope'"):
+        corpus_stats.run(compose_config("corpus_stats", ["corpora=nope", f"data.dir={FIXTURE_DATA}"]))

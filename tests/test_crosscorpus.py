@@ -7,10 +7,11 @@ import shutil
 
 import pytest
 
+from bioner_pl.config import compose_config
 from bioner_pl.errors import InputError
 from bioner_pl.experiments import crosscorpus
 from bioner_pl.experiments.crosscorpus import Correspondence, CrossCorpusFile, Scores
-from bioner_pl.experiments.tables import main as tables_main
+from bioner_pl.experiments import tables
 from helpers import run_cli
 
 LINKS = Correspondence({"protein": {"exptm": "Protein", "bc2gm": "GENE", "bionlp11id_ggp": "Protein", "jnlpba": "protein"},
@@ -75,7 +76,7 @@ def test_a_run_on_its_own_corpus_equals_its_in_corpus_score_and_reruns_skip_what
     mine = crosscorpus.read_result(tmp_path / "mine.ckpt.crosscorpus" / "crosscorpus.json")
     assert mine.run is None and mine.corpora["ncbi"].f1 == own.f1 and mine.checkpoint == "../mine.ckpt"
     # the compare command reads the predictions written: same scores
-    compared = run_cli("bioner_pl.compare", str(trained / "crosscorpus" / "exptm_test.tsv.gz"), "--resamples", "200")
+    compared = run_cli("bioner_pl.compare", f"runs={trained / 'crosscorpus' / 'exptm_test.tsv.gz'}", "resamples=200")
     assert compared.returncode == 0, compared.stderr[-2000:]
     assert f"{100 * again.corpora['exptm'].f1:.2f}" in compared.stdout
 
@@ -106,8 +107,8 @@ def test_the_table_from_runs_scores(tmp_path):
     assert cs == ["CS-MTM + bionlp09", "1", "71.00 ↑", "seen", "39.00 ↓", "39.00 ↓ (1; STM 41.00)", "32.00 (STM 26.00)"]
     assert "main corpus exptm" in title and "by_length" in title
 
-    out = tables_main(["--roots", str(tmp_path / "runs"), "--out", str(tmp_path / "tables"), "--data-dir",
-                       str(tmp_path / "none")])
+    out = tables.run(compose_config("tables", [f"roots=[{tmp_path / 'runs'}]", f"out={tmp_path / 'tables'}",
+                                               f"data.dir={tmp_path / 'none'}"]))
     text = (out / "crosscorpus.md").read_text()
     assert "| CS-MTM + bionlp09 | 1 | 71.00 ↑ | seen |" in text
     assert (out / "crosscorpus.png").stat().st_size > 1000 and (out / "crosscorpus1.csv").is_file()

@@ -75,14 +75,14 @@ def test_search_end_to_end_with_a_failing_candidate(tmp_path):
 
 @pytest.mark.parametrize("options, message", [
     (["main=ncbi", "candidates=[bionlp09,nope]"], "unknown corpus 'nope'"),
-    (["main=ncbi", "eta=x"], "eta must be a whole number of at least 2 (got x)"),
+    (["main=ncbi", "eta=x"], "eta must be a whole number of at least 2, got 'x'"),
     (["candidates=bionlp09"], "main=<corpus> is required"),
-    (["main=ncbi", "bionlp09"], "expected key=value, got 'bionlp09'"),
+    (["main=ncbi", "bionlp09"], "Error parsing override 'bionlp09'"),  # Hydra's word, as for training
 ])
 @pytest.mark.slow
 def test_bad_options_are_one_line(tmp_path, options, message):
     result = run_cli("bioner_pl.partners", *options, f"out_root={tmp_path}")
-    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode in (1, 2) and message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_default_candidates_include_user_corpus_configs(tmp_path):

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from bioner_pl import naming
+from bioner_pl.config import compose_config
 from bioner_pl.experiments import tables
 from helpers import ROOT, SMALL_VECTORS, cli_env, run_cli
 from slurm_cluster import SlurmCluster, missing_programs
@@ -99,8 +100,8 @@ def test_array_with_a_failing_job_lands_the_others_and_tables_mark_it(cluster, t
     assert set(finished) == {"ncbi__none", "exptm__none"}
     failed = runs / "bc2gm__none" / "random" / "frac1" / "seed1"
     assert "missing train split of 'bc2gm'" in (failed / "error.txt").read_text()
-    out = tables.main(["--roots", str(tmp_path / "runs"), "--out", str(tmp_path / "tables"), "--embedding", "random",
-                       "--min-epochs", "1", "--no-charts"])
+    out = tables.run(compose_config("tables", [f"roots=[{tmp_path / 'runs'}]", f"out={tmp_path / 'tables'}",
+                                               "embedding.name=random", "min_epochs=1", "charts=false"]))
     rows = {(r[0], r[1]): r for r in csv.reader(open(out / "table2.csv"))}
     header = next(csv.reader(open(out / "table2.csv")))
     assert dict(zip(header, rows[("bc2gm", "f1")]))["stm ours"] == "failed"

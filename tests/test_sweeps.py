@@ -14,7 +14,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from bioner_pl import naming, paper
-from bioner_pl.config import CONF_DIR
+from bioner_pl.config import CONF_DIR, compose_config
 from bioner_pl.experiments import tables
 from bioner_pl.training import tracking
 from bioner_pl.training.runner import honour_omp_num_threads
@@ -126,7 +126,7 @@ def test_tables_keep_protocol_variants_apart(tmp_path):
     cells = tables.collect([tmp_path])
     assert tables.Tables(cells).cell("stm", "ncbi").text("f1").startswith("81.00 ± 1.41 (n=2)")
     assert tables.Tables(cells, protocol="by_length").cell("stm", "ncbi").text("f1") == "90.00"
-    tables.main(["--roots", str(tmp_path), "--out", str(tmp_path / "tables"), "--no-charts"])
+    tables.run(compose_config("tables", [f"roots=[{tmp_path}]", f"out={tmp_path / 'tables'}", "charts=false"]))
     assert "81.00 ± 1.41 (n=2)" in (tmp_path / "tables/table2.csv").read_text()
     by_length = (tmp_path / "tables/by_length/tables.md").read_text()
     assert "training protocol by_length" in by_length and "| 90.00 |" in by_length
@@ -217,8 +217,8 @@ def test_tiny_grid_with_a_failing_job_then_tables(tmp_path):
     assert result.returncode != 0 and "bc2gm" in result.stderr  # the sweep reports the failure...
     runs = tmp_path / "runs"
     assert len(list(runs.rglob("metrics.json"))) == 4  # ...after the other jobs finished
-    out = tables.main(["--roots", str(runs), "--out", str(tmp_path / "tables"), "--embedding", "random",
-                       "--min-epochs", "1"])
+    out = tables.run(compose_config("tables", [f"roots=[{runs}]", f"out={tmp_path / 'tables'}", "embedding.name=random",
+                                               "min_epochs=1"]))
     rows = list(csv.reader(open(out / "table2.csv")))
     header = rows[0]
     by = {(r[0], r[1]): dict(zip(header, r)) for r in rows[1:]}

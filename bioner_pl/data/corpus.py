@@ -194,7 +194,8 @@ def read_split(corpus: Corpus, path: Path) -> list[Sentence]:
     if fmt == "auto":
         fmt = formats.detect(path)
         fmt = fmt if fmt in STANDOFF else "column"  # anything else is read as columns, which say what is wrong
-        log.info("%s: read as %s", path, fmt)
+        if fmt != "column":  # the usual case goes without saying
+            log.info("%s: read as %s", path, fmt)
     if path.is_dir() != (fmt == "brat"):
         raise InputError(f"a folder, but the corpus's format is {fmt}" if path.is_dir()
                          else "a file, but the corpus's format is brat (a folder of .txt and .ann)", path)

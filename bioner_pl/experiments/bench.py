@@ -1,4 +1,4 @@
-"""Benchmark: python -m bioner_pl.bench [--repeats 20] [--out bench.json]
+"""Benchmark: python -m bioner_pl.bench [repeats=20] [out=bench.json] [skip=[crf,...]]
 
 Reports, on this machine in one run (medians of repeated measurements):
   * training step time and sentences/s of the five models (batch 16, NCBI-disease + BioNLP09),
@@ -12,7 +12,6 @@ Reports, on this machine in one run (medians of repeated measurements):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -24,7 +23,8 @@ from pathlib import Path
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from bioner_pl.config import group
+from bioner_pl.config import group, listed, whole
+from bioner_pl.errors import InputError
 from bioner_pl.data.batching import length_grouped
 from bioner_pl.data.datamodule import MultiTaskDataModule
 from bioner_pl.data.embeddings import glove_6b_50d
@@ -227,33 +227,34 @@ def reading(dm: MultiTaskDataModule, repeats: int) -> list[dict]:
     return rows
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m bioner_pl.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=os.environ.get("BIONER_DATA_DIR", "data"))
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--out", default="bench.json")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["train", "batching", "crf", "tagging", "reading"])
-    args = parser.parse_args(argv)
+# The report's sections in order, each measured from the data and the number of repeats.
+SECTIONS = {
+    "train": train_steps,
+    "batching": lambda dm, repeats: batching_cost(dm, passes=max(1, repeats // 10)),
+    "crf": lambda dm, repeats: crf_versus_pytorch_crf(repeats),
+    "tagging": tagging,
+    "reading": reading,
+}
 
-    dm = MultiTaskDataModule("ncbi", ["bionlp09"], glove_6b_50d(), args.data_dir)
+
+def run(cfg) -> dict:
+    """The sections of the report cfg keeps (bioner_pl/conf/bench.yaml), written to cfg.out and printed."""
+    skip = set(listed(cfg.skip))
+    if skip - set(SECTIONS):
+        raise InputError(f"skip: unknown section(s) {', '.join(sorted(map(str, skip - set(SECTIONS))))}; "
+                         f"the sections are {', '.join(SECTIONS)}")
+    repeats = whole(cfg, "repeats", 1)
+    dm = MultiTaskDataModule("ncbi", ["bionlp09"], glove_6b_50d(), cfg.data.dir)
     dm.prepare()
     report = {"machine": {"platform": platform.platform(), "processor": platform.processor(),
                           "cpus": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads()},
-              "repeats": args.repeats}
-    if "train" not in args.skip:
-        report["train"] = train_steps(dm, args.repeats)
-    if "batching" not in args.skip:
-        report["batching"] = batching_cost(dm, passes=max(1, args.repeats // 10))
-    if "crf" not in args.skip:
-        report["crf"] = crf_versus_pytorch_crf(args.repeats)
-    if "tagging" not in args.skip:
-        report["tagging"] = tagging(dm, args.repeats)
-    if "reading" not in args.skip:
-        report["reading"] = reading(dm, args.repeats)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+              "repeats": repeats}
+    for section, measure in SECTIONS.items():
+        if section not in skip:
+            report[section] = measure(dm, repeats)
+    Path(cfg.out).write_text(json.dumps(report, indent=2) + "\n")
     print_report(report)
-    print(f"\nwritten to {args.out}")
+    print(f"\nwritten to {cfg.out}")
     return report
 
 
@@ -289,7 +290,3 @@ def print_report(report: dict) -> None:
     if "reading" in report:
         print("\nreading NCBI-disease test as 10-sentence documents, every format (bioner_pl.formats)")
         print(_table(report["reading"], ["format", "reader", "documents", "ms", "documents_per_s"]))
-
-
-if __name__ == "__main__":
-    main()

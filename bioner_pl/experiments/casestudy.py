@@ -1,6 +1,6 @@
 """The paper's Table 8, for every sentence instead of three picked by hand:
 
-    python -m bioner_pl.casestudy RUN_A RUN_B [aux=CORPUS] [out=DIR] [data_dir=DIR]
+    python -m bioner_pl.casestudy runs=[RUN_A,RUN_B] [aux=CORPUS] [out=DIR] [data.dir=DIR]
 
 RUN_A and RUN_B are run directories of the same main corpus (e.g. STM and CS-MTM). Every test
 sentence where the two differ on an entity becomes a case, grouped by what happened: found by B
@@ -21,7 +21,6 @@ seed 1 of each).
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import os
@@ -39,7 +38,8 @@ from seqeval.metrics.sequence_labeling import get_entities
 
 from bioner_pl import data as ds
 from bioner_pl.data import read_columns
-from bioner_pl.errors import InputError, exits_cleanly
+from bioner_pl.config import listed, whole
+from bioner_pl.errors import InputError
 from bioner_pl.experiments.compare import PREDICTION_FILES, prediction_file
 
 GROUPS = {
@@ -342,39 +342,26 @@ def page(main: str, run_a: Run, run_b: Run, cases: list[Case], sentences: list[d
     return template.replace("{{title}}", html.escape(data["title"])).replace("{{data}}", payload)
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bioner_pl.casestudy", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs=2, metavar="RUN", help="run directories A and B (test_predictions.tsv[.gz], metrics.json)")
-    parser.add_argument("--aux", help="the auxiliary corpus to search (default: B's partners); also aux=NAME")
-    parser.add_argument("--out", help="output folder (default: casestudy/<main>); also out=DIR")
-    parser.add_argument("--data-dir", default=os.environ.get(ds.DATA_DIR_ENV, "data"),
-                        help=f"where the corpora are (default: ${ds.DATA_DIR_ENV}, else data/); also data_dir=DIR")
-    parser.add_argument("--evidence", type=int, default=EVIDENCE_PER_CORPUS, help="training sentences per corpus and case")
-    parser.add_argument("--screenshot", help="also a PNG of the page, taken by headless Chromium; also screenshot=PNG")
-    # key=value, as the other commands take options
-    return parser.parse_args([f"--{a.split('=', 1)[0].replace('_', '-')}={a.split('=', 1)[1]}"
-                              if re.match(r"^[a-z_]+=", a) else a for a in argv])
-
-
-@exits_cleanly
-def main(argv=None) -> Path:
+def run(cfg) -> Path:
+    """The case study of the two runs cfg names (bioner_pl/conf/casestudy.yaml); returns its folder."""
     import sys
 
-    args = parse(sys.argv[1:] if argv is None else argv)
-    run_a, run_b = (Run.load(r) for r in args.runs)
-    aux = [args.aux] if args.aux else list(run_b.metrics.get("aux") or run_a.metrics.get("aux") or [])
-    main_corpus, cases, sentences = case_study(run_a, run_b, aux, Path(args.data_dir), args.evidence)
-    out = Path(args.out or f"casestudy/{main_corpus}")
+    runs = listed(cfg.runs)
+    if len(runs) != 2:
+        raise InputError(f"runs= takes two run directories, A then B (runs=[RUN_A,RUN_B]), got {len(runs)}")
+    run_a, run_b = (Run.load(str(r)) for r in runs)
+    aux = [cfg.aux] if cfg.aux else list(run_b.metrics.get("aux") or run_a.metrics.get("aux") or [])
+    main_corpus, cases, sentences = case_study(run_a, run_b, aux, Path(cfg.data.dir), whole(cfg, "evidence", 1))
+    out = Path(cfg.out or f"casestudy/{main_corpus}")
     out.mkdir(parents=True, exist_ok=True)
     for name, text in markdown(main_corpus, run_a, run_b, cases, sentences).items():
         (out / name).write_text(text, encoding="utf-8")
     (out / "casestudy.html").write_text(page(main_corpus, run_a, run_b, cases, sentences), encoding="utf-8")
-    if args.screenshot and browser() is None:  # the pages are written; only the picture needs a browser
+    if cfg.screenshot and browser() is None:  # the pages are written; only the picture needs a browser
         print("no Chromium found: no screenshot (on Debian: apt-get install chromium)", file=sys.stderr)
-    elif args.screenshot:
-        Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
-        headless(["--window-size=1280,1100", f"--screenshot={Path(args.screenshot).resolve()}",
+    elif cfg.screenshot:
+        Path(cfg.screenshot).parent.mkdir(parents=True, exist_ok=True)
+        headless(["--window-size=1280,1100", f"--screenshot={Path(cfg.screenshot).resolve()}",
                   (out / "casestudy.html").resolve().as_uri() + "#group=found-by-b"])
     counts = Counter(c.group for c in cases)
     print(f"{len(cases)} cases in {len(sentences)} sentences (" + ", ".join(f"{GROUPS[g]} {counts[g]}" for g in GROUPS)

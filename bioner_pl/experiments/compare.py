@@ -1,4 +1,4 @@
-"""Can the test set tell runs apart? python -m bioner_pl.compare RUN RUN [RUN ...]
+"""Can the test set tell runs apart? python -m bioner_pl.compare runs=[RUN,RUN,...]
 
 A RUN is a run directory (its test_predictions.tsv or .tsv.gz) or a predictions file
 (token<TAB>gold<TAB>pred, as train and evaluate write them). Prints each run's entity-level
@@ -16,7 +16,6 @@ other taggers report them; exact match stays the headline.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,9 @@ import numpy as np
 from scipy.stats import bootstrap
 from seqeval.metrics.sequence_labeling import get_entities
 
+from bioner_pl.config import fraction, listed, whole
 from bioner_pl.data import read_columns
-from bioner_pl.errors import InputError, exits_cleanly
+from bioner_pl.errors import InputError
 from bioner_pl.scoring import MATCH_VIEWS, match_views
 
 PREDICTION_FILES = ("test_predictions.tsv", "test_predictions.tsv.gz")
@@ -140,17 +140,8 @@ def compare(paths: list[str], resamples: int = 10_000, seed: int = 0, confidence
     return "\n".join(lines)
 
 
-@exits_cleanly
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bioner_pl.compare", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", help="run directories or prediction files")
-    parser.add_argument("--resamples", type=int, default=10_000)
-    parser.add_argument("--confidence", type=float, default=0.95)
-    parser.add_argument("--seed", type=int, default=0, help="of the resampling")
-    args = parser.parse_args(argv)
-    print(compare(args.runs, args.resamples, args.seed, args.confidence))
-
-
-if __name__ == "__main__":
-    main()
+def run(cfg) -> str:
+    """The report for the runs cfg names (bioner_pl/conf/compare.yaml), printed and returned."""
+    report = compare([str(r) for r in listed(cfg.runs)], whole(cfg, "resamples", 1), whole(cfg, "seed", 0), fraction(cfg, "confidence"))
+    print(report)
+    return report

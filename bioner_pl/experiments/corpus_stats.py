@@ -2,23 +2,21 @@
 reads it (the corpus's format, scheme and type map applied). For the paper's corpora, beside its
 Table 1 (`make tables` writes it); for yours, the same command:
 
-    python -m bioner_pl.corpus_stats exptm /data/mycorpus [--data-dir DIR]
+    python -m bioner_pl.corpus_stats corpora=[exptm,/data/mycorpus] [data.dir=DIR]
 
 The paper counts mentions by category (its six), ours by the corpus's own types; results/FINDINGS.md
 says where the two differ and why."""
 
 from __future__ import annotations
 
-import argparse
-import os
 from collections import Counter
 from pathlib import Path
 
 from bioner_pl import data as ds
+from bioner_pl.config import listed
 from bioner_pl.experiments.render import markdown
 from bioner_pl.naming import corpus_name
 from bioner_pl.paper import numbers
-from bioner_pl.errors import exits_cleanly
 
 TABLE1 = ["bc2gm", "exptm", "ncbi", "linnaeus", "jnlpba", "bc5cdr", "bionlp09", "bionlp11id", "bionlp13pc"]
 
@@ -56,13 +54,9 @@ def rows(corpora: list[str], data_dir: Path, paper: dict | None = None) -> tuple
     return header, table
 
 
-@exits_cleanly
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bioner_pl.corpus_stats", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("corpora", nargs="*", default=TABLE1, help="corpus config names or folders (default: Table 1's)")
-    parser.add_argument("--data-dir", default=os.environ.get(ds.DATA_DIR_ENV, "data"),
-                        help=f"where the corpus configs' folders are (default: ${ds.DATA_DIR_ENV}, else data/)")
-    args = parser.parse_args(argv)
-    header, table = rows(args.corpora, Path(args.data_dir), numbers()["table1"])
-    print(markdown("Corpus statistics (ours: as training reads them; the paper's Table 1 beside them)", header, table))
+def run(cfg) -> str:
+    """Corpus statistics for the corpora cfg names (bioner_pl/conf/corpus_stats.yaml), printed and returned."""
+    header, table = rows([str(c) for c in listed(cfg.corpora)] or TABLE1, Path(cfg.data.dir), numbers()["table1"])
+    text = markdown("Corpus statistics (ours: as training reads them; the paper's Table 1 beside them)", header, table)
+    print(text)
+    return text

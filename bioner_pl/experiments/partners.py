@@ -14,7 +14,7 @@ dev F1, then where each candidate stopped) is printed and written to DIR as CSV 
 a plot of dev F1 per epoch per candidate.
 
 Example (a quick check of the whole search, tiny budgets):
-    python -m bioner_pl.partners main=exptm candidates=bionlp09,jnlpba trainer=smoke out_root=outputs/smoke
+    python -m bioner_pl.partners main=exptm candidates=[bionlp09,jnlpba] trainer=smoke out_root=outputs/smoke
 """
 
 from __future__ import annotations
@@ -27,16 +27,20 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
 
 from bioner_pl import data as ds
-from bioner_pl.config import CONF_DIR
-from bioner_pl.errors import InputError, exits_cleanly
+from bioner_pl.config import CONF_DIR, compose_config, listed, whole
+from bioner_pl.errors import InputError
 from bioner_pl.experiments.results import dev_curve
 from bioner_pl.experiments.render import markdown
 from bioner_pl.naming import aux_list
 
-OPTIONS = {"main": None, "model": "cs", "candidates": None, "seed": "1", "eta": "2", "rounds": None, "report": None}
+# The search's own options (bioner_pl/conf/partners.yaml); every other one on its command line is
+# a training option, and each round's training gets it as given.
+OWN = ("candidates", "eta", "rounds", "report")
+SET_BY_THE_SEARCH = ("model", "aux", "resume", "sweep", "trainer.max_epochs", "hydra.mode")
 
 
 def schedule(count: int, epochs: int, eta: int, rounds: int | None = None) -> list[tuple[int, int]]:
@@ -59,25 +63,16 @@ class Candidate:
     stopped: int | None = None  # the round it dropped out after (None: still in)
 
 
-def parse(argv: list[str]) -> tuple[dict, list[str]]:
-    options, passthrough = dict(OPTIONS), []
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if not sep:
-            raise InputError(f"expected key=value, got {arg!r}")
-        if key in OPTIONS:
-            options[key] = value
-        else:
-            passthrough.append(arg)
-    if not options["main"]:
-        raise InputError("main=<corpus> is required, e.g. main=exptm")
-    return options, passthrough
+def training_overrides() -> list[str]:
+    """The command line's training options (task and Hydra's, e.g. hydra/launcher=slurm), as given."""
+    given = HydraConfig.get().overrides
+    return [o for o in [*given.task, *given.hydra]
+            if o.split("=", 1)[0].lstrip("+~") not in OWN + SET_BY_THE_SEARCH]
 
 
 def job(overrides: list[str]):
     """The config bioner_pl.train composes of these overrides, Hydra's part included."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=overrides, return_hydra_config=True)
+    return compose_config("config", overrides, hydra=True)
 
 
 def corpus_dirs(overrides: list[str]) -> list[Path]:
@@ -90,27 +85,28 @@ def run_dir(cfg) -> Path:
     return Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir
 
 
-def search(argv: list[str]) -> list[Candidate]:
-    options, passthrough = parse(argv)
-    main, model, seed = options["main"], options["model"], options["seed"]
+def search(cfg) -> list[Candidate]:
+    """The search cfg describes (bioner_pl/conf/partners.yaml: the training config and the search's
+    own options), from a command line: each round trains with that command line's training options."""
+    if OmegaConf.is_missing(cfg, "main"):
+        raise InputError("main=<corpus> is required, e.g. main=exptm")
+    main, model, seed = cfg.main, HydraConfig.get().runtime.choices["model"], cfg.seed
+    passthrough = training_overrides()
     dirs = corpus_dirs(passthrough)
     main_name = ds.resolve(main, dirs).name
-    names = aux_list(options["candidates"].strip("[]").split(",")) if options["candidates"] else \
+    names = aux_list([str(c) for c in listed(cfg.candidates)]) if cfg.candidates is not None else \
         [name for name in ds.known_corpora(dirs) if name != main_name]
     for name in names:
         ds.resolve(name, dirs)
-    common = [f"model={model}", f"main={main}", f"seed={seed}", "resume=true", "sweep=partners", *passthrough]
+    common = [f"model={model}", "resume=true", "sweep=partners", *passthrough]  # main=, seed= are in passthrough
     configs = [job([*common, f"aux={name}"]) for name in names]
-    epochs = configs[0].trainer.max_epochs  # the full protocol's (80; 1 with trainer=smoke)
-    common = [o for o in common if not o.startswith("trainer.max_epochs=")]  # each round sets its own
-    eta, rounds = (options[k] for k in ("eta", "rounds"))
-    if not eta.isdigit() or int(eta) < 2 or (rounds is not None and not (rounds.isdigit() and int(rounds) >= 1)) \
-            or epochs < 1 or not names:
-        raise InputError(f"eta must be a whole number of at least 2 (got {eta}), rounds at least 1 (got {rounds}), "
-                         f"trainer.max_epochs at least 1 (got {epochs}), and candidates not empty")
-    plan = schedule(len(names), epochs, int(eta), int(rounds) if rounds else None)
-    candidates = [Candidate(name, run_dir(cfg)) for name, cfg in zip(names, configs)]
-    report = Path(options["report"] or Path(configs[0].out_root) / "partners" / f"{main_name}-{model}-seed{seed}")
+    epochs = cfg.trainer.max_epochs  # the full protocol's (80; 1 with trainer=smoke)
+    eta, rounds = whole(cfg, "eta", 2), None if cfg.rounds is None else whole(cfg, "rounds", 1)
+    if epochs < 1 or not names:
+        raise InputError(f"trainer.max_epochs must be at least 1 (got {epochs}), and candidates not empty")
+    plan = schedule(len(names), epochs, eta, rounds)
+    candidates = [Candidate(name, run_dir(config)) for name, config in zip(names, configs)]
+    report = Path(cfg.report or Path(configs[0].out_root) / "partners" / f"{main_name}-{model}-seed{seed}")
     print(f"partner search for {main_name} ({model}, seed {seed}): "
           + ", ".join(f"{n} candidates to {e} epochs" for n, e in plan), flush=True)
     alive = candidates
@@ -196,16 +192,3 @@ def write(report: Path, candidates: list[Candidate], plan: list[tuple[int, int]]
     fig.tight_layout()
     fig.savefig(report / "dev_curves.png", dpi=120)
     plt.close(fig)
-
-
-@exits_cleanly
-def main(argv=None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if {"-h", "--help"} & set(argv):
-        print(__doc__.strip())
-        return
-    search(argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
-"""Finished runs into the repository: python -m bioner_pl.results [--runs outputs/runs] [--out results/runs]
+"""Finished runs into the repository: python -m bioner_pl.results [runs=outputs/runs] [out=results/runs]
 
-For every run directory with a metrics.json, OUT/<the same relative path>/ gets its metrics.json,
+For every run directory with a metrics.json, out/<the same relative path>/ gets its metrics.json,
 its test_predictions.tsv gzipped, and dev_curve.csv: the main dataset's dev scores after each epoch
 (epochs counted from 1, as metrics.json's best_epoch), read from the run's CSV logs, every version
 of them, so that a resumed run's curve is whole. With these, the learning curves can be checked
@@ -10,7 +10,6 @@ A run whose metrics.json is already there unchanged is not copied again.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gzip
 import json
@@ -51,15 +50,8 @@ def collect(runs: Path, out: Path) -> int:
     return copied
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bioner_pl.results", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", default="outputs/runs", help="where training wrote its runs")
-    parser.add_argument("--out", default="results/runs")
-    args = parser.parse_args(argv)
-    copied = collect(Path(args.runs), Path(args.out))
-    print(f"{copied} new or changed runs -> {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+def run(cfg) -> int:
+    """Copy the finished runs cfg names (bioner_pl/conf/results.yaml); returns how many were new or changed."""
+    copied = collect(Path(cfg.runs), Path(cfg.out))
+    print(f"{copied} new or changed runs -> {cfg.out}")
+    return copied

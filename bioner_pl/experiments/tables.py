@@ -1,19 +1,17 @@
-"""The paper's tables with our numbers beside them: python -m bioner_pl.tables [--roots ...] [--out tables]
+"""The paper's tables with our numbers beside them: python -m bioner_pl.tables [roots=[outputs/runs]] [out=tables]
 
 Reads every run's metrics.json (and error.txt of failed runs) under the output roots and writes,
 for Table 1 (from the corpora, where they are here), Tables 2, 4, 5, 6, 7 and the ADV-MTM alpha/beta grid, Markdown and CSV with the paper's score,
 ours (mean ± std over seeds, n) and the difference, plus PNG charts for Tables 2 and 4; and a
 table of every cell that has runs, with its seeds and wall-clock time per run.
 Cells nobody ran show "—", cells whose every run failed show "failed"; partial sweeps are fine.
-Runs of a protocol variant (e.g. batching=by_length) get their own tables, in OUT/<variant>/.
+Runs of a protocol variant (e.g. batching=by_length) get their own tables, in out/<variant>/.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import os
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from typing import NamedTuple
 
 from omegaconf import OmegaConf
 
-from bioner_pl.data.corpus import DATA_DIR_ENV
+from bioner_pl.config import listed, whole
 from bioner_pl.errors import InputError
 from bioner_pl.experiments import corpus_stats, crosscorpus
 from bioner_pl.experiments.render import markdown, pyplot
@@ -393,31 +391,16 @@ def write_crosscorpus(runs: list, out: Path, with_charts: bool = True) -> None:
     print(f"{len(runs)} runs scored across corpora -> {out / 'crosscorpus.md'}")
 
 
-def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m bioner_pl.tables", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--roots", nargs="+", default=["outputs/runs"], help="folders searched for metrics.json")
-    parser.add_argument("--out", default="tables", help="the default protocol's tables; a protocol variant's "
-                        "runs (e.g. batching=by_length) get theirs in OUT/<variant>/")
-    parser.add_argument("--embedding", default="glove50", help="the embedding of Tables 2, 4, 5 and 6")
-    parser.add_argument("--min-epochs", type=int, default=80,
-                        help="leave out shorter runs (the protocol has 80 epochs; 1 for smoke sweeps)")
-    parser.add_argument("--no-charts", action="store_true")
-    parser.add_argument("--data-dir", default=os.environ.get(DATA_DIR_ENV, "data"),
-                        help=f"the corpora, for Table 1 (default: ${DATA_DIR_ENV}, else data/; left out where missing)")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    cells = collect([Path(r) for r in args.roots if Path(r).exists()], args.min_epochs)
-    corpora = table1(Path(args.data_dir))
+def run(cfg) -> Path:
+    """Every table of the runs under cfg.roots into cfg.out (bioner_pl/conf/tables.yaml)."""
+    out, min_epochs, charts = Path(cfg.out), whole(cfg, "min_epochs", 1), bool(cfg.charts)
+    roots = [Path(r) for r in listed(cfg.roots) if Path(r).exists()]
+    cells = collect(roots, min_epochs)
+    corpora = table1(Path(cfg.data.dir))
     for protocol in sorted({k.protocol for k in cells} | {""}):
-        write(Tables(cells, args.embedding, protocol), out / protocol, args.min_epochs, not args.no_charts,
+        write(Tables(cells, cfg.embedding.name, protocol), out / protocol, min_epochs, charts,
               corpora if protocol == "" else None)
-    runs = [r for r in crosscorpus.collect([Path(r) for r in args.roots if Path(r).exists()])
-            if long_enough(r.run, args.min_epochs)]
+    runs = [r for r in crosscorpus.collect(roots) if long_enough(r.run, min_epochs)]
     if runs:
-        write_crosscorpus(runs, out, not args.no_charts)
+        write_crosscorpus(runs, out, charts)
     return out
-
-
-if __name__ == "__main__":
-    main()
