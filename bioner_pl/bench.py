@@ -5,12 +5,13 @@ import hydra
 from omegaconf import DictConfig
 
 from bioner_pl.errors import exits_cleanly
-from bioner_pl.experiments.bench import run
 
 
 @hydra.main(config_path="conf", config_name="bench", version_base="1.3")
 @exits_cleanly
 def main(cfg: DictConfig) -> None:
+    from bioner_pl.experiments.bench import run  # here: Lightning's seconds of import are not --help's
+
     run(cfg)
 
 

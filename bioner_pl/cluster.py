@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 
-from lightning_fabric.plugins.environments import SLURMEnvironment
-
 from bioner_pl.errors import causes
 
 _terminated = False
@@ -24,6 +22,8 @@ def requeued() -> bool:
 def plugins() -> list:
     """Under SLURM, submitit requeues a job on the scheduler's warning signal; Lightning's own
     handler would requeue it a second time, so it is switched off."""
+    from lightning_fabric.plugins.environments import SLURMEnvironment  # training only: tagging stays off Lightning
+
     return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 

@@ -14,19 +14,19 @@ from bioner_pl import data as ds
 from bioner_pl.formats.conll import write_predictions
 from bioner_pl.errors import InputError, exits_cleanly
 from bioner_pl.scoring import MATCH_VIEWS, entity_scores, match_views
-from bioner_pl.tagging.checkpoint import head_index, load_module
+from bioner_pl.tagging.checkpoint import head_index, load_net
 from bioner_pl.tagging.tagger import Tagger
 
 
 def evaluate(cfg: DictConfig) -> dict:
     if cfg.split not in ds.SPLITS:
         raise InputError(f"unknown split {cfg.split!r}; use one of {', '.join(ds.SPLITS)}")
-    module = load_module(cfg.ckpt)
+    model = load_net(cfg.ckpt)
     corpus = ds.resolve(cfg.dataset)
     sentences = ds.load_split(corpus, cfg.split, Path(cfg.data.dir), cfg.data.base_url)
-    datasets = list(module.hparams.datasets)
-    head = head_index(module, cfg.head if cfg.head is not None else (corpus.name if corpus.name in datasets else 0))
-    tagger = Tagger(module, head, device=cfg.device, batch_size=cfg.batch_size, confidences=False)
+    datasets = list(model.spec.datasets)
+    head = head_index(model, cfg.head if cfg.head is not None else (corpus.name if corpus.name in datasets else 0))
+    tagger = Tagger(model, head, device=cfg.device, batch_size=cfg.batch_size, confidences=False)
     pred = [tags for tags, _ in tagger.tag_sentences([list(s.tokens) for s in sentences])]
     gold = [list(s.tags) for s in sentences]
     scores = entity_scores(gold, pred)

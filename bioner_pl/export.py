@@ -10,7 +10,7 @@ import hydra
 from omegaconf import DictConfig
 
 from bioner_pl.errors import exits_cleanly
-from bioner_pl.tagging.checkpoint import load_module
+from bioner_pl.tagging.checkpoint import load_net
 from bioner_pl.tagging.export import export
 
 
@@ -20,7 +20,7 @@ def main(cfg: DictConfig) -> None:
     ckpt = Path(cfg.ckpt)
     # a checkpoint inside its run directory (<run>/checkpoints/best.ckpt): the card gets its command and scores
     run_dir = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else None
-    out = export(load_module(ckpt), Path(cfg.out), run_dir)
+    out = export(load_net(ckpt), Path(cfg.out), run_dir)
     print(f"{ckpt} -> {out}/ (model.safetensors, config.json, README.md)")
 
 

@@ -17,7 +17,6 @@ from omegaconf import DictConfig
 
 from bioner_pl import cluster, config  # noqa: F401  (config: registers the resolvers the configs use)
 from bioner_pl.paper import run_f1
-from bioner_pl.training.runner import honour_omp_num_threads, input_error, train
 
 # Lightning's own noise: our module (not the DataModule) deliberately keeps `lengths` on the CPU,
 # and Lightning 2.6 trips over a torch deprecation inside its own pytree helper.
@@ -44,6 +43,9 @@ for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilitie
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> dict | None:
+    # Here, not above: Lightning takes seconds to import, which --help and a mistyped option need not wait for.
+    from bioner_pl.training.runner import honour_omp_num_threads, input_error, train
+
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     honour_omp_num_threads()
     cluster.watch_for_termination()

@@ -10,7 +10,7 @@ import torch
 from bioner_pl import Tagger
 from bioner_pl.data import read_columns
 from bioner_pl.errors import InputError
-from bioner_pl.tagging.checkpoint import load_module
+from bioner_pl.tagging.checkpoint import load_net
 from helpers import FIXTURE_CHECKPOINTS, FIXTURE_DATA, run_cli
 
 OLD = FIXTURE_CHECKPOINTS / "cs-before-layout-move.ckpt"
@@ -49,7 +49,7 @@ def test_a_checkpoint_naming_another_architecture_is_refused(tmp_path):
     raw["hyper_parameters"]["arch"]["_target_"] = "builtins.print"
     torch.save(raw, tmp_path / "other.ckpt")
     with pytest.raises(InputError, match="asks for architecture 'builtins.print', which is not one of ours"):
-        load_module(tmp_path / "other.ckpt")
+        load_net(tmp_path / "other.ckpt")
 
 
 class RunsAShellCommand:
@@ -73,7 +73,7 @@ def crafted(tmp_path):
 def test_a_checkpoint_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
     ckpt, marker = crafted(tmp_path)
     with pytest.raises(InputError, match=r"refused: the file asks to call (os|posix)\.system.*nothing of it ran"):
-        load_module(ckpt)
+        load_net(ckpt)
     assert not marker.exists()
 
 

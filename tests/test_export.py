@@ -9,7 +9,7 @@ import torch
 from bioner_pl import Tagger
 from bioner_pl.data import read_columns
 from bioner_pl.errors import InputError
-from bioner_pl.tagging.checkpoint import load_module
+from bioner_pl.tagging.checkpoint import load_net
 from bioner_pl.tagging.export import export
 from helpers import FIXTURE_CHECKPOINTS, FIXTURE_DATA, run_cli
 
@@ -47,7 +47,7 @@ def test_an_export_loads_without_pickle_and_tags_exactly_as_its_checkpoint(tmp_p
 
 
 def test_an_export_that_names_a_foreign_class_or_is_not_ours_is_refused(tmp_path):
-    out = export(load_module(OLD), tmp_path / "shared")
+    out = export(load_net(OLD), tmp_path / "shared")
     config = json.loads((out / "config.json").read_text())
     config["arch"] = {"_target_": "os.system"}
     (out / "config.json").write_text(json.dumps(config))

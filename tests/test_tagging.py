@@ -14,7 +14,7 @@ from bioc import biocjson, biocxml
 
 from bioner_pl import formats
 from bioner_pl.formats import Rejected
-from helpers import ROOT, cli_env, run_cli
+from helpers import FIXTURE_CHECKPOINTS, ROOT, cli_env, run_cli
 
 TEXT = "Mutations in the APC gene cause familial adenomatous polyposis. Colon cancer follows."
 
@@ -85,7 +85,7 @@ def test_each_distinct_token_once_gives_the_embedding_layers_vectors(tagger, dat
                      for i, s in enumerate(sentences)])
     tokens = RealTokens(batch["lengths"], batch["words"].shape[1], torch.device("cpu"))
     with torch.inference_mode():
-        expected = tokens.select(tagger.module.net.embedding(batch, tokens))
+        expected = tokens.select(tagger.model.net.embedding(batch, tokens))
     assert torch.allclose(table[torch.from_numpy(ids)], expected, atol=1e-6)
 
 
@@ -115,11 +115,11 @@ def test_bf16_precision_tags_as_float32_does_and_bad_names_are_errors(tagger):
     from bioner_pl.models.blocks import bf16_lstm_runs_on
 
     with pytest.raises(InputError, match="unknown precision 'fp16'"):
-        Tagger(tagger.module, precision="fp16")
+        Tagger(tagger.model, precision="fp16")
     if not bf16_lstm_runs_on(torch.device("cpu")):
         pytest.skip("this CPU has no bfloat16 LSTM (the fallback test covers it)")
     exact = tagger.predict([TEXT] * 3)
-    fast = Tagger(tagger.module, precision="bf16-mixed").predict([TEXT] * 3)
+    fast = Tagger(tagger.model, precision="bf16-mixed").predict([TEXT] * 3)
     assert [d.tags for d in fast] == [d.tags for d in exact]
     pairs = [(a.confidence, b.confidence) for x, y in zip(exact, fast) for a, b in zip(x.entities, y.entities)]
     assert pairs and all(abs(a - b) < 0.02 for a, b in pairs)
@@ -131,7 +131,7 @@ def test_bf16_falls_back_to_float32_with_a_warning_where_the_cpu_has_no_bfloat16
 
     monkeypatch.setattr(tagger_module, "bf16_lstm_runs_on", lambda device: False)
     with pytest.warns(UserWarning, match="no bfloat16 LSTM .* tagging in 32-true instead"):
-        fallback = Tagger(tagger.module, precision="bf16-mixed")
+        fallback = Tagger(tagger.model, precision="bf16-mixed")
     assert fallback.predict([TEXT] * 2) == tagger.predict([TEXT] * 2)
 
 
@@ -144,7 +144,7 @@ def test_api_offsets_slice_the_text_and_confidences_are_probabilities(tagger):
         for e in doc.entities:
             assert doc.text[e.start:e.end] == e.text and 0 < e.confidence <= 1 and e.type == "Disease"
     assert docs[1].text == "Colon cancer in APC carriers"
-    plain = type(tagger)(tagger.module, confidences=False).predict([TEXT])[0]
+    plain = type(tagger)(tagger.model, confidences=False).predict([TEXT])[0]
     assert [(e.start, e.end) for e in plain.entities] == [(e.start, e.end) for e in docs[0].entities]
     assert all(e.confidence is None for e in plain.entities)
     assert tagger.heads == ["ncbi", "bionlp09"]
@@ -366,6 +366,22 @@ def test_memory_stays_flat_on_a_large_input(trained, tmp_path):
     large = peak_rss_mb(trained, tmp_path / "in10000.jsonl", tmp_path / "o2.jsonl")
     assert len((tmp_path / "o2.jsonl").read_text().splitlines()) == 10_000
     assert large - small < 40, (small, large)  # 10x the input, (almost) the same peak
+
+
+def test_tagging_starts_without_lightning(tmp_path):
+    """Lightning takes seconds to import and tagging trains nothing: `predict` tags a file without
+    it, and the training and bench commands import it only once they run (not for --help or a
+    mistyped option)."""
+    (tmp_path / "in.txt").write_text(TEXT + "\n")
+    code = ("import runpy, sys; import bioner_pl.train, bioner_pl.bench; sys.argv = sys.argv[1:]\n"
+            "try:\n runpy.run_module('bioner_pl.predict', run_name='__main__')\nexcept SystemExit as e:\n assert not e.code, e\n"
+            "print(sorted(m for m in sys.modules if 'lightning' in m))")
+    result = subprocess.run([sys.executable, "-c", code, "predict", f"ckpt={FIXTURE_CHECKPOINTS / 'cs-before-layout-move.ckpt'}",
+                             f"input={tmp_path / 'in.txt'}", f"output={tmp_path / 'out.jsonl'}"],
+                            capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads((tmp_path / "out.jsonl").read_text())["entities"]  # it tagged
+    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_rejected_is_an_input_error():

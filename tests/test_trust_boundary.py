@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bioner_pl import Tagger
 from bioner_pl.errors import InputError
 from bioner_pl.models.transformer import load_pretrained
-from bioner_pl.tagging.checkpoint import load_module
+from bioner_pl.tagging.checkpoint import load_net
 from bioner_pl.tagging.export import export
 from helpers import FIXTURE_CHECKPOINTS, FIXTURE_DATA, run_cli
 
@@ -49,29 +49,29 @@ def crafted_export(tmp_path, change) -> "Path":
 
 def refused(path, match: str) -> str:
     with pytest.raises(InputError, match=match) as err:
-        load_module(path)
+        load_net(path)
     assert "\n" not in str(err.value)
     return str(err.value)
 
 
-def tags(module) -> list:
-    return [doc.tags for doc in Tagger(module, device="cpu").predict(SENTENCES)]
+def tags(model) -> list:
+    return [doc.tags for doc in Tagger(model, device="cpu").predict(SENTENCES)]
 
 
 # -- what loaded before still loads -----------------------------------------------------------------
 def test_an_export_written_before_the_schema_loads_and_tags_as_its_checkpoint():
     assert json.loads((OLD_EXPORT / "config.json").read_text())["arch"]["_target_"] == "bioner_pl.models.CrossSharing"
-    assert tags(load_module(OLD_EXPORT)) == tags(load_module(OLD))
+    assert tags(load_net(OLD_EXPORT)) == tags(load_net(OLD))
 
 
 def test_a_checkpoint_names_its_parts_by_name_and_an_export_copies_only_the_checked_description(tmp_path):
-    module = load_module(OLD)
-    assert module.hparams.arch["name"] == "cs" and module.hparams.embedding == {"kind": "word_char"}
-    out = export(module, tmp_path / "out")
+    model = load_net(OLD)
+    assert model.spec.arch["name"] == "cs" and model.spec.embedding == {"kind": "word_char"}
+    out = export(model, tmp_path / "out")
     config = json.loads((out / "config.json").read_text())
     assert set(config) == {"format", "version", "arch", "datasets", "tag_sets", "words", "chars", "word_dim",
                            "embedding", "info"}
-    assert tags(load_module(out)) == tags(module)
+    assert tags(load_net(out)) == tags(model)
 
 
 # -- code ------------------------------------------------------------------------------------------
@@ -314,9 +314,9 @@ def test_a_deep_or_foreign_pickle_is_one_line(tmp_path, pickled):
 def test_an_interpolation_is_text_never_resolved(tmp_path, monkeypatch):
     monkeypatch.setenv("BIONER_SECRET", "s3cr3t-value")
     folder = crafted_export(tmp_path, lambda c: c["info"].update(model="${oc.env:BIONER_SECRET}"))
-    module = load_module(folder)
-    assert module.hparams.info["model"] == "${oc.env:BIONER_SECRET}"
-    card = (export(module, tmp_path / "again") / "README.md").read_text()
+    model = load_net(folder)
+    assert model.spec.info.model == "${oc.env:BIONER_SECRET}"
+    card = (export(model, tmp_path / "again") / "README.md").read_text()
     assert "${oc.env:BIONER_SECRET}" in card and "s3cr3t-value" not in card
 
 
@@ -358,11 +358,11 @@ def mutate(config: dict, field: str, value) -> dict:
 
 def tagged_or_one_line(load) -> None:
     try:
-        module = load()
+        model = load()
     except InputError as err:
         assert "\n" not in str(err) and str(err)
         return
-    Tagger(module, device="cpu").predict(SENTENCES)  # it loaded: then it tags
+    Tagger(model, device="cpu").predict(SENTENCES)  # it loaded: then it tags
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -375,7 +375,7 @@ def test_fuzzed_export_configs_load_as_a_tagger_or_fail_in_one_line(tmp_path, ch
     folder.mkdir(exist_ok=True)
     shutil.copy(OLD_EXPORT / "model.safetensors", folder)
     (folder / "config.json").write_text(json.dumps(config, allow_nan=True))
-    tagged_or_one_line(lambda: load_module(folder))
+    tagged_or_one_line(lambda: load_net(folder))
     assert not os.path.exists("/tmp/MARKER-fuzz")
 
 
@@ -389,7 +389,7 @@ def test_fuzzed_checkpoint_hyperparameters_load_as_a_tagger_or_fail_in_one_line(
         hparams = mutate(hparams, field, value)
     raw["hyper_parameters"] = hparams
     torch.save(raw, tmp_path / "fuzz.ckpt")
-    tagged_or_one_line(lambda: load_module(tmp_path / "fuzz.ckpt"))
+    tagged_or_one_line(lambda: load_net(tmp_path / "fuzz.ckpt"))
     assert not os.path.exists("/tmp/MARKER-fuzz")
 
 

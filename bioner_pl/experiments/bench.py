@@ -32,8 +32,9 @@ from bioner_pl.data.encoding import collate
 from bioner_pl.models import ARCHITECTURES
 from bioner_pl.models.crf import CRF
 from bioner_pl.models.module import TaggerModule
+from bioner_pl.tagging.checkpoint import TaggerNet
 from bioner_pl.tagging.tagger import Tagger
-
+from bioner_pl.tagging.tagger_file import TaggerFile
 
 
 def interleaved(fns: dict, repeats: int, warmup: int = 3) -> dict[str, list[float]]:
@@ -89,10 +90,10 @@ def train_steps(dm: MultiTaskDataModule, repeats: int, warmup: int = 3) -> list[
 def trainable_models(dm: MultiTaskDataModule) -> dict[str, tuple]:
     """The five models on dm's vocabularies, each with its optimizer: name -> (module, optimizer)."""
     steps = {}
-    for name, cls in ARCHITECTURES.items():
+    for name in ARCHITECTURES:
         tasks = 1 if name == "stm" else 2
         torch.manual_seed(0)
-        module = TaggerModule({"_target_": f"bioner_pl.models.{cls.__name__}"}, dm.names[:tasks], dm.tag_sets[:tasks],
+        module = TaggerModule({"name": name}, dm.names[:tasks], dm.tag_sets[:tasks],
                               dm.words.items, dm.chars.items, dm.vectors.dim, optimizer=group("optimizer", "rmsprop"),
                               scheduler=group("scheduler", "exponential")).train()
         steps[name] = (module, module.configure_optimizers()["optimizer"])
@@ -174,10 +175,10 @@ def crf_versus_pytorch_crf(repeats: int) -> list[dict]:
 def tagging(dm: MultiTaskDataModule, repeats: int, batch_size: int = 128) -> dict:
     """What `bioner_pl.predict` does after tokenizing: encode, length-sorted batches, decode."""
     torch.manual_seed(0)
-    module = TaggerModule({"_target_": "bioner_pl.models.SingleTask"}, dm.names[:1], dm.tag_sets[:1],
-                          dm.words.items, dm.chars.items, dm.vectors.dim).eval()
+    model = TaggerNet.build(TaggerFile(arch={"name": "stm"}, datasets=dm.names[:1], tag_sets=dm.tag_sets[:1],
+                                       words=dm.words.items, chars=dm.chars.items, word_dim=dm.vectors.dim))
     sentences = [list(s.tokens) for s in dm.sentences["test"]]
-    tagger = Tagger(module, batch_size=batch_size, confidences=False, device="cpu")  # a CPU bench, like the rest
+    tagger = Tagger(model, batch_size=batch_size, confidences=False, device="cpu")  # a CPU bench, like the rest
     runs = interleaved({"tag": lambda: tagger.tag_sentences(sentences)}, max(3, repeats // 4), warmup=1)
     ms = statistics.median(runs["tag"])
     return {"sentences": len(sentences), "batch_size": batch_size, "ms": ms,

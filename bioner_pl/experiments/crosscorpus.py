@@ -148,7 +148,7 @@ class Evaluator:
     def evaluate(self, ckpt: Path, out: Path, run: dict | None = None) -> CrossCorpusFile | None:
         """Score ckpt's main head on every corpus of its type it lacks scores for; writes
         out/crosscorpus.json and out/crosscorpus/. None: its main corpus has no entity type here."""
-        from bioner_pl.tagging.checkpoint import load_module
+        from bioner_pl.tagging.checkpoint import load_net
         from bioner_pl.tagging.tagger import Tagger
 
         print_name = out if run else ckpt
@@ -157,13 +157,13 @@ class Evaluator:
         if before is not None and (before.fingerprint != stamp or before.split != self.cfg.split):
             before = None  # another checkpoint (retrained) or split: every score again
         def load() -> Tagger:  # the checkpoint, loaded only when a corpus needs scoring
-            return Tagger(load_module(ckpt), 0, device=self.cfg.device, batch_size=self.cfg.batch_size,
+            return Tagger(load_net(ckpt), 0, device=self.cfg.device, batch_size=self.cfg.batch_size,
                           confidences=False)
 
         tagger = None
         if before is None:
             tagger = load()
-            trained_on = [str(d) for d in tagger.module.hparams.datasets]
+            trained_on = [str(d) for d in tagger.model.spec.datasets]
         else:
             trained_on = before.trained_on
         main = trained_on[0]

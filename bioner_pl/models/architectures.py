@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from bioner_pl.models.blocks import CrossGate, Encoder, GradientReversal, NoEncoder, RealTokens, diff_loss
 from bioner_pl.models.crf import CRF
-from bioner_pl.models.registry import ARCHITECTURES, PartOptions, embedding_layer
+from bioner_pl.models.registry import ARCHITECTURES, EMBEDDINGS, PartOptions, embedding_layer
 from bioner_pl.errors import InputError
 
 ENCODERS = ("bilstm", "none")
@@ -168,3 +168,17 @@ class CrossSharing(SharedPrivate):
 
     def private_features(self, x, tokens, task) -> Tensor:
         return self.gate([encoder(x, tokens) for encoder in self.private], task)
+
+
+def network(arch: dict, vocab_size: int, word_dim: int, num_chars: int, tag_counts: list[int],
+            embedding: dict | None = None) -> tuple[Network, dict, dict]:
+    """The network `arch` (a registered architecture's name and options) and `embedding` describe,
+    and both descriptions in their checked, complete form (defaults filled in, a transformer's
+    tokenizer and config files added): what a checkpoint stores and a tagger file reads back.
+    Training (models.module) and tagging (tagging.tagger_file) build their networks here."""
+    name, cls, options = ARCHITECTURES.spec(arch, "model.arch")
+    net = cls(vocab_size, word_dim, num_chars, tag_counts, embedding=embedding, **options.model_dump())
+    kind, _, layer = EMBEDDINGS.spec(embedding if embedding is not None else {"kind": "word_char"}, "embedding")
+    files = getattr(net.embedding, "files", None)
+    return (net, {"name": name, **options.model_dump()},
+            {"kind": kind, **layer.model_dump(exclude_none=True), **({"files": files} if files else {})})

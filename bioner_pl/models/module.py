@@ -7,8 +7,7 @@ import pytorch_lightning as pl
 import torch
 
 from bioner_pl.errors import InputError
-from bioner_pl.models.architectures import Network
-from bioner_pl.models.registry import ARCHITECTURES, EMBEDDINGS
+from bioner_pl.models.architectures import Network, network
 from bioner_pl.scoring import entity_scores
 
 
@@ -40,13 +39,9 @@ class TaggerModule(pl.LightningModule):
             value = (self.hparams[group] or {}).get(key)
             if value is not None and not ok(value):
                 raise InputError(f"{group}.{key}={value} is out of range: it must be {expected}")
-        name, cls, options = ARCHITECTURES.spec(arch, "model.arch")
-        self.net: Network = cls(len(words), word_dim, len(chars), [len(t) for t in tag_sets], embedding=embedding,
-                                **options.model_dump())
-        kind, _, layer = EMBEDDINGS.spec(embedding if embedding is not None else {"kind": "word_char"}, "embedding")
-        self.hparams.arch = {"name": name, **options.model_dump()}
-        self.hparams.embedding = {"kind": kind, **layer.model_dump(exclude_none=True),
-                                  **({"files": self.net.embedding.files} if getattr(self.net.embedding, "files", None) else {})}
+        self.net: Network
+        self.net, self.hparams.arch, self.hparams.embedding = network(arch, len(words), word_dim, len(chars),
+                                                                      [len(t) for t in tag_sets], embedding)
         self.predictions: dict[int, list[str]] = {}
         self.scores: dict[str, dict[str, float]] = {}
 

@@ -10,18 +10,37 @@ weights', and only then built for real and filled."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from bioner_pl.errors import InputError, first_line
 from bioner_pl.files import check_budget, inside, load_torch_file, read_json, regular_file
-from bioner_pl.models.module import TaggerModule
+from bioner_pl.models.architectures import Network, network
 from bioner_pl.tagging.tagger_file import (CONFIG, FORMAT, MAX_CONFIG_BYTES, MAX_VALUES, VERSION, WEIGHTS, TaggerFile,
                                           tagger_file)
 
 
-def load_module(path: str | Path) -> TaggerModule:
+@dataclass
+class TaggerNet:
+    """A tagger's network and the checked description it is built from (the corpora and tag sets of
+    its heads, the vocabularies): what tagging, evaluation and export use. Not training's
+    LightningModule (models.module): tagging trains nothing, and Lightning alone takes seconds to
+    import, which every `predict`, and every file refused, would pay."""
+
+    net: Network
+    spec: TaggerFile
+
+    @classmethod
+    def build(cls, spec: TaggerFile) -> TaggerNet:
+        """The network spec describes, with fresh weights; the spec completed as training stores it."""
+        net, arch, embedding = network(spec.arch, len(spec.words), spec.word_dim, len(spec.chars),
+                                       [len(t) for t in spec.tag_sets], spec.embedding)
+        return cls(net, spec.model_copy(update={"arch": arch, "embedding": embedding}))
+
+
+def load_net(path: str | Path) -> TaggerNet:
     """A bioner-pl checkpoint or export folder (tagging.export), on the CPU, in eval mode; anything
     else is a one-line InputError naming the file."""
     path = Path(path)
@@ -60,12 +79,11 @@ def read_export(folder: Path) -> tuple[TaggerFile, dict[str, torch.Tensor]]:
         raise InputError(f"cannot read the weights ({first_line(err)})", weights) from None
 
 
-def build(spec: TaggerFile, weights: dict[str, torch.Tensor], path: Path) -> TaggerModule:
-    """The module `spec` describes, filled with `weights`; refused where they do not fit, so that a
+def build(spec: TaggerFile, weights: dict[str, torch.Tensor], path: Path) -> TaggerNet:
+    """The network `spec` describes, filled with `weights`; refused where they do not fit, so that a
     few bytes of config cannot make us allocate a network the weights do not pay for."""
-    arguments = spec.module_arguments()
     with torch.device("meta"):  # shapes only: no memory, whatever sizes the file asks for
-        expected = TaggerModule(**arguments).net.state_dict()
+        expected = TaggerNet.build(spec).net.state_dict()
     if weights.keys() != expected.keys():
         odd = sorted(weights.keys() - expected.keys()) or sorted(expected.keys() - weights.keys())
         raise InputError(f"the weights do not fit the network it describes (first difference: {odd[0][:100]!r})", path)
@@ -77,14 +95,15 @@ def build(spec: TaggerFile, weights: dict[str, torch.Tensor], path: Path) -> Tag
             raise InputError(f"weights {name!r} are {tensor.dtype}, where the network needs {expected[name].dtype}", path)
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise InputError(f"weights {name!r} hold NaN or infinite values; refused", path)
-    module = TaggerModule(**arguments)
-    module.net.load_state_dict(weights)
-    return module.eval()
+    model = TaggerNet.build(spec)
+    model.net.load_state_dict(weights)
+    model.net.eval()
+    return model
 
 
-def head_index(module: TaggerModule, head: str | int | None) -> int:
+def head_index(model: TaggerNet, head: str | int | None) -> int:
     """The CRF head to tag with: the main dataset's by default, else by dataset name or index."""
-    names = list(module.hparams.datasets)
+    names = list(model.spec.datasets)
     if head is None or head == "":
         return 0
     if str(head) in names:

@@ -1,9 +1,9 @@
 """A trained tagger as a folder to share: the weights as `model.safetensors`, everything else the
 network is built from as `config.json` (architecture, vocabularies, tag sets per head, corpus
 names, a transformer's tokenizer and model config), and a model card, `README.md`. It is the
-layout model hubs host, and loading it unpickles nothing (tagging.checkpoint.load_module). What
+layout model hubs host, and loading it unpickles nothing (tagging.checkpoint.load_net). What
 config.json may hold is tagging.tagger_file's schema; only the checked network description of a
-loaded module is written, so nothing a crafted checkpoint smuggled in travels on."""
+loaded tagger is written, so nothing a crafted checkpoint smuggled in travels on."""
 
 from __future__ import annotations
 
@@ -15,20 +15,20 @@ import yaml
 
 from bioner_pl.errors import InputError
 from bioner_pl.files import MiB, read_json, regular_file
-from bioner_pl.models.module import TaggerModule
 from bioner_pl.paper import run_f1
-from bioner_pl.tagging.tagger_file import CARD, CONFIG, FORMAT, VERSION, WEIGHTS, TaggerFile
+from bioner_pl.tagging.checkpoint import TaggerNet
+from bioner_pl.tagging.tagger_file import CARD, CONFIG, FORMAT, VERSION, WEIGHTS
 
 
-def export(module: TaggerModule, out: Path, run_dir: Path | None = None) -> Path:
-    """Write `module` to the folder `out`; `run_dir` (its training run, where known) adds the
+def export(model: TaggerNet, out: Path, run_dir: Path | None = None) -> Path:
+    """Write `model` to the folder `out`; `run_dir` (its training run, where known) adds the
     command, scores and the paper's figure to the model card."""
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
-    hparams = {key: module.hparams.get(key) for key in TaggerFile.model_fields}
+    hparams = model.spec.model_dump()
     (out / CONFIG).write_text(json.dumps({"format": FORMAT, "version": VERSION, **hparams}, indent=1) + "\n", encoding="utf-8")
-    weights = {name: tensor.detach().cpu().contiguous() for name, tensor in module.net.state_dict().items()}
+    weights = {name: tensor.detach().cpu().contiguous() for name, tensor in model.net.state_dict().items()}
     save_file(weights, str(out / WEIGHTS), metadata={"format": FORMAT})
     (out / CARD).write_text(model_card(hparams, run_dir), encoding="utf-8")
     return out

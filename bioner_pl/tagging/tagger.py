@@ -25,8 +25,7 @@ from bioner_pl.data.encoding import encode_tokens, pad_chars
 from bioner_pl.data.vocab import Vocab, WordVocab
 from bioner_pl.errors import InputError
 from bioner_pl.models.blocks import RealTokens, WordCharEmbedding, bf16_lstm_runs_on
-from bioner_pl.models.module import TaggerModule
-from bioner_pl.tagging.checkpoint import head_index, load_module
+from bioner_pl.tagging.checkpoint import TaggerNet, head_index, load_net
 from bioner_pl.formats.document import Document, Entity, document, pretokenized
 
 
@@ -48,7 +47,7 @@ PRECISIONS = ("32-true", "bf16-mixed")  # as Lightning's Trainer names them
 
 
 class Tagger:
-    def __init__(self, module: TaggerModule, head: str | int | None = None, device: str | torch.device = "auto",
+    def __init__(self, model: TaggerNet, head: str | int | None = None, device: str | torch.device = "auto",
                  batch_size: int = 256, confidences: bool = True, precision: str = "32-true"):
         # oneDNN keeps a compiled LSTM for every (length, batch) shape it meets, up to 1,024: over a
         # collection's hundreds of sentence lengths its memory grew with the input (peak 0.95 GB for
@@ -56,16 +55,17 @@ class Tagger:
         # recent shapes serve as well. oneDNN reads this when it first runs, so it must come first.
         os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
         self.device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
-        self.module = module.to(self.device).eval()
-        self.head, self.batch_size, self.confidences = head_index(module, head), batch_size, confidences
-        self.tags = list(module.hparams.tag_sets[self.head])
+        self.model = model
+        model.net.to(self.device).eval()
+        self.head, self.batch_size, self.confidences = head_index(model, head), batch_size, confidences
+        self.tags = list(model.spec.tag_sets[self.head])
         self.inside = {t[2:]: i for i, t in enumerate(self.tags) if t.startswith("I-")}
         self.kinds = [t[2:] if t != "O" else None for t in self.tags]
         types = sorted({k for k in self.kinds if k})
         self.kind_ids = np.array([types.index(k) if k else -1 for k in self.kinds])
         self.begins = np.array([t.startswith("B-") for t in self.tags])
         self.names = np.array(self.tags, dtype=object)
-        self.words, self.chars = WordVocab(list(module.hparams.words)), Vocab(list(module.hparams.chars))
+        self.words, self.chars = WordVocab(model.spec.words), Vocab(model.spec.chars)
         if precision not in PRECISIONS:
             raise InputError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
         if precision == "bf16-mixed" and not bf16_lstm_runs_on(self.device):
@@ -78,11 +78,11 @@ class Tagger:
 
     @classmethod
     def load(cls, path: str | Path, **options) -> Tagger:
-        return cls(load_module(path), **options)
+        return cls(load_net(path), **options)
 
     @property
     def heads(self) -> list[str]:
-        return list(self.module.hparams.datasets)
+        return list(self.model.spec.datasets)
 
     def predict(self, texts: Iterable[str | list[str]]) -> list[Document]:
         """Raw strings (or pre-tokenized sentences, as lists of tokens) in, tagged documents out."""
@@ -119,7 +119,7 @@ class Tagger:
         nonempty = [i for i, s in enumerate(sentences) if s]
         sizes = np.array([len(sentences[i]) for i in nonempty], dtype=np.int64)
         batches, embed = self._embedder([sentences[i] for i in nonempty])
-        net, crf = self.module.net, self.module.net.heads[self.head]
+        net, crf = self.model.net, self.model.net.heads[self.head]
         for group in batches:
             n_tokens = sizes[group]
             lengths = torch.from_numpy(n_tokens)
@@ -150,7 +150,7 @@ class Tagger:
         and embed(batch, tokens) -> the embedding layer's (B, T, dim) output for one of them.
         Word vectors + char-CNN: batches by words, from a table of each distinct token's vector.
         A transformer: batches by sub-words (what its cost grows with), each run through it."""
-        embedding = self.module.net.embedding
+        embedding = self.model.net.embedding
         if isinstance(embedding, WordCharEmbedding):
             table, ids, offsets = self._token_vectors(sentences)
 
@@ -175,7 +175,7 @@ class Tagger:
         offsets = np.cumsum([0, *map(len, sentences)])
         tokens = list(distinct)
         order = sorted(range(len(tokens)), key=lambda u: len(tokens[u]))
-        embedding = self.module.net.embedding
+        embedding = self.model.net.embedding
         table = torch.empty(len(tokens), embedding.out_dim, device=self.device)
         for start in range(0, len(order), chunk):
             rows = order[start : start + chunk]

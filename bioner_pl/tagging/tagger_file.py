@@ -61,9 +61,6 @@ class TaggerFile(PartOptions):
         EMBEDDINGS.spec(self.embedding if self.embedding is not None else {"kind": "word_char"}, "embedding", stored=True)
         return self
 
-    def module_arguments(self) -> dict:
-        return {**self.model_dump(exclude={"info"}), "info": self.info.model_dump() if self.info else None}
-
 
 def tagger_file(hparams: object, where: object, what: str) -> TaggerFile:
     """The checked contents of a checkpoint's hyper-parameters or an export's config (`what` names
