@@ -21,7 +21,10 @@ from helpers import ROOT, SMALL_VECTORS, cli_env, run_cli
 from slurm_cluster import SlurmCluster, missing_programs
 from wandb_files import offline_runs
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # a real SLURM cluster, started once
+# A real SLURM cluster, started once for the tests of the group "slurm"; the shards test runs where the
+# trained model is (group "trained", conftest.py), with a cluster of its own.
+pytestmark = pytest.mark.slow
+ON_THE_CLUSTER = pytest.mark.xdist_group("slurm")
 
 SWEEPS = ROOT / "sweeps"
 MISSING = missing_programs()
@@ -88,6 +91,7 @@ def assert_one_wandb_run(run_dir, metrics=None):
     return segments
 
 
+@ON_THE_CLUSTER
 def test_array_with_a_failing_job_lands_the_others_and_tables_mark_it(cluster, tmp_path):
     """(a) three jobs in one array; bc2gm has no data here, so its job fails."""
     code, output = sweep(cluster, tmp_path, "main=ncbi,bc2gm,exptm", "trainer=smoke", *SMALL_VECTORS,
@@ -129,6 +133,7 @@ def wait_for(condition, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@ON_THE_CLUSTER
 def test_requeued_jobs_end_as_if_never_interrupted(cluster, tmp_path):
     """(b) a one-minute limit, shorter than the job: submitit requeues it on the warning signal;
     (c) `scontrol requeue` of a running job. Neither says resume=true: a requeue resumes by
