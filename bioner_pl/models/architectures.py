@@ -175,7 +175,7 @@ def network(arch: dict, vocab_size: int, word_dim: int, num_chars: int, tag_coun
     """The network `arch` (a registered architecture's name and options) and `embedding` describe,
     and both descriptions in their checked, complete form (defaults filled in, a transformer's
     tokenizer and config files added): what a checkpoint stores and a tagger file reads back.
-    Training (models.module) and tagging (tagging.tagger_file) build their networks here."""
+    Training (models.module) and tagging (tagging.checkpoint) build their networks here."""
     name, cls, options = ARCHITECTURES.spec(arch, "model.arch")
     net = cls(vocab_size, word_dim, num_chars, tag_counts, embedding=embedding, **options.model_dump())
     kind, _, layer = EMBEDDINGS.spec(embedding if embedding is not None else {"kind": "word_char"}, "embedding")

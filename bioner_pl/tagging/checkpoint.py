@@ -45,7 +45,7 @@ def load_net(path: str | Path) -> TaggerNet:
     else is a one-line InputError naming the file."""
     path = Path(path)
     spec, weights = read_export(path) if path.is_dir() else read_checkpoint(path)
-    return build(spec, weights, path)
+    return filled(spec, weights, path)
 
 
 def read_checkpoint(path: Path) -> tuple[TaggerFile, dict[str, torch.Tensor]]:
@@ -79,7 +79,7 @@ def read_export(folder: Path) -> tuple[TaggerFile, dict[str, torch.Tensor]]:
         raise InputError(f"cannot read the weights ({first_line(err)})", weights) from None
 
 
-def build(spec: TaggerFile, weights: dict[str, torch.Tensor], path: Path) -> TaggerNet:
+def filled(spec: TaggerFile, weights: dict[str, torch.Tensor], path: Path) -> TaggerNet:
     """The network `spec` describes, filled with `weights`; refused where they do not fit, so that a
     few bytes of config cannot make us allocate a network the weights do not pay for."""
     with torch.device("meta"):  # shapes only: no memory, whatever sizes the file asks for
