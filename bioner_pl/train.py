@@ -24,6 +24,8 @@ warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_devic
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
 # A frozen transformer stays in eval mode while the rest trains: that is the point of it.
 warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode at the start of training.*")
+# A resumed run's checkpoint folder is not empty by design; a fresh job into one is refused before Lightning looks.
+warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
 # Outside a SLURM job, Lightning's advice to start the run with srun is about nothing the user did
 # (it fires wherever SLURM is installed); inside one it may be a real mistake, so it stays.
 if not os.environ.get("SLURM_JOB_ID"):
